@@ -1,0 +1,167 @@
+"""The domain model every other module speaks: forums' topics and posts, roles, SLAs, findings.
+
+Frozen dataclasses only; all times are aware UTC datetimes. This module imports nothing from the
+project, so scrapers, rules, the store and digests can all depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+
+class PostKind(StrEnum):
+    """What a post is, as far as answering goes: only public replies can answer."""
+
+    REPLY = "reply"
+    SYSTEM = "system"  # moderator or small action: "closed the topic", "pinned", ...
+    WHISPER = "whisper"  # visible to forum staff only; the customer never sees it
+
+
+class TopicState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    SOLVED = "solved"
+    ARCHIVED = "archived"
+
+
+class Role(StrEnum):
+    """Who a post's author is *relative to one topic*."""
+
+    DEVELOPER = "developer"  # the app's developer accounts
+    STAFF = "staff"  # the platform rights-holder's accounts
+    AUTHOR = "author"  # whoever started the topic
+    OTHER = "other"  # everyone else: other customers, integrators, passers-by
+
+
+class Stage(StrEnum):
+    DUE = "due"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Author:
+    username: str
+    display_name: str = ""
+    forum_roles: frozenset[str] = frozenset()  # as the forum shows them: staff, moderator, groups
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    number: int  # position in the topic, 1 = the opening post
+    author: Author
+    created_at: datetime
+    kind: PostKind = PostKind.REPLY
+    reply_to: int | None = None  # number of the post this one replies to
+    body_text: str = ""
+
+
+@dataclass(frozen=True)
+class Topic:
+    forum_id: str
+    id: str
+    url: str
+    title: str
+    author: Author
+    created_at: datetime
+    posts: tuple[Post, ...]
+    state: TopicState = TopicState.OPEN
+    category: str = ""  # the category's slug (or name) as the forum shows it
+    category_id: str = ""  # the forum's own id of the category, when it has one
+    tags: tuple[str, ...] = ()
+    last_activity_at: datetime | None = None
+
+    @property
+    def key(self) -> TopicKey:
+        return TopicKey(self.forum_id, self.id)
+
+    @property
+    def replies(self) -> tuple[Post, ...]:
+        """Every post after the opening one, in topic order."""
+        return tuple(p for p in self.posts if p.number > 1)
+
+
+@dataclass(frozen=True, order=True)
+class TopicKey:
+    forum_id: str
+    topic_id: str
+
+
+@dataclass(frozen=True)
+class Responders:
+    """Who answers for one topic: resolved from config by forum, app and category."""
+
+    developers: frozenset[str] = frozenset()  # usernames (compared case-insensitively)
+    developer_groups: frozenset[str] = frozenset()  # forum group names
+    staff: frozenset[str] = frozenset()
+    staff_groups: frozenset[str] = frozenset()  # forum groups *or* forum roles (e.g. "moderator")
+    app_id: str = ""  # the app the topic belongs to, "" when the forum has no apps configured
+
+    def role_of(self, author: Author, topic: Topic) -> Role:
+        """The author's role in this topic; a developer account stays a developer everywhere."""
+        name = author.username.casefold()
+        roles = {r.casefold() for r in author.forum_roles}
+        if name in _folded(self.developers) or roles & _folded(self.developer_groups):
+            return Role.DEVELOPER
+        if name in _folded(self.staff) or roles & _folded(self.staff_groups):
+            return Role.STAFF
+        if name == topic.author.username.casefold():
+            return Role.AUTHOR
+        return Role.OTHER
+
+
+def _folded(names: frozenset[str]) -> set[str]:
+    return {n.casefold() for n in names}
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Working time of one forum: SLA clocks only run inside it."""
+
+    timezone: str = "UTC"
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    holidays: frozenset[str] = frozenset()  # ISO dates (YYYY-MM-DD) in the forum's time zone
+
+
+@dataclass(frozen=True)
+class Sla:
+    acknowledge: timedelta = timedelta(hours=2)
+    diagnose: timedelta = timedelta(hours=24)
+    follow_up: timedelta = timedelta(hours=24)
+    escalate_after: timedelta = timedelta(hours=22)  # overdue this long → stage escalated
+    business_hours: BusinessHours | None = None  # None: calendar time
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One post that proves a finding, with its author's role in the topic."""
+
+    post_number: int
+    username: str
+    role: Role
+    created_at: datetime
+    kind: PostKind = PostKind.REPLY
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Somebody owes the topic an answer: since `opened_at`, overdue since `due_at`."""
+
+    key: TopicKey
+    rule: str
+    stage: Stage
+    opened_at: datetime  # when the wait began: the topic's start or the waiting post
+    due_at: datetime
+    escalate_at: datetime
+    evidence: tuple[Evidence, ...] = ()
+    summary: str = ""  # one human sentence: who is silent about what
+    silent: tuple[str, ...] = field(default=())  # the responders who owe the answer
+
+    def waiting_hours(self, now: datetime) -> float:
+        return max(0.0, (now - self.opened_at).total_seconds() / 3600)

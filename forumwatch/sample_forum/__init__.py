@@ -1,0 +1,1 @@
+"""A local, Discourse-shaped forum on loopback: the demo forum and the tests' forum."""

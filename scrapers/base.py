@@ -1,0 +1,110 @@
+"""What every forum engine provides, the errors it raises, and the registry that finds it by name."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from forumwatch.model import Topic
+
+
+class ScrapeError(Exception):
+    """A forum could not be read; the message names the forum, the URL and what to do."""
+
+    def __init__(self, forum_id: str, url: str, problem: str, fix: str = "") -> None:
+        self.forum_id = forum_id
+        self.url = url
+        self.problem = problem
+        self.fix = fix
+        text = f"forum '{forum_id}': {problem} ({url})"
+        super().__init__(f"{text}; {fix}" if fix else text)
+
+
+class ForumUnavailable(ScrapeError):
+    """Network error, timeout, 5xx or rate limit that outlasted our retries."""
+
+
+class BadResponse(ScrapeError):
+    """The forum answered, but not with what its API promises (malformed or truncated JSON, 4xx)."""
+
+
+class LayoutChanged(ScrapeError):
+    """An HTML page no longer matches its selector profile."""
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    """One row of a forum's topic list: enough to decide whether the topic changed."""
+
+    topic_id: str
+    marker: str  # opaque change detector; equal markers mean nothing to re-fetch
+    bumped_at: datetime | None = None
+    pinned: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ForumSettings:
+    """What a scraper needs to know of its forum's config, free of the config module."""
+
+    forum_id: str
+    url: str
+    categories: tuple[str, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Api-Key / Api-Username
+    lookback_days: float = 90.0  # topics not bumped for longer are not listed
+    max_pages: int = 50  # a safety net against endless paging
+    requests_per_second: float = 1.0
+    max_concurrency: int = 2
+    timeout_seconds: float = 20.0
+    max_retries: int = 3
+    options: dict[str, Any] = field(default_factory=dict)  # engine-specific extras
+
+
+class Scraper(Protocol):
+    """A forum engine: lists topics (newest activity first) and fetches one topic in full."""
+
+    engine: ClassVar[str]
+
+    def list_topics(
+        self, known: dict[str, str], since: datetime | None
+    ) -> AsyncIterator[TopicSummary]:
+        """Yield topics bumped after `since`; may stop early once a page brings nothing new.
+
+        `known` maps topic ids to the markers stored at the last poll.
+        """
+        ...
+
+    async def fetch_topic(self, summary: TopicSummary) -> Topic:
+        """The whole topic, every post included."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+ScraperFactory = Callable[[ForumSettings], Scraper]
+_ENGINES: dict[str, ScraperFactory] = {}
+
+
+def register(engine: str) -> Callable[[ScraperFactory], ScraperFactory]:
+    """Class decorator: make a scraper available under its config `engine:` name."""
+
+    def wrap(factory: ScraperFactory) -> ScraperFactory:
+        _ENGINES[engine] = factory
+        return factory
+
+    return wrap
+
+
+def engines() -> dict[str, ScraperFactory]:
+    import scrapers.discourse  # noqa: F401  (registers itself)
+
+    return dict(_ENGINES)
+
+
+def scraper_for(engine: str, settings: ForumSettings) -> Scraper:
+    available = engines()
+    if engine not in available:
+        raise KeyError(engine)
+    return available[engine](settings)
