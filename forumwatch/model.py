@@ -81,7 +81,7 @@ class Topic:
     @property
     def replies(self) -> tuple[Post, ...]:
         """Every post after the opening one, in topic order."""
-        return tuple(p for p in self.posts if p.number > 1)
+        return tuple(sorted((p for p in self.posts if p.number > 1), key=lambda p: p.number))
 
 
 @dataclass(frozen=True, order=True)

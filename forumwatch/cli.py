@@ -1,0 +1,182 @@
+"""The `forumwatch` command: parses options, calls the library, prints. Nothing more.
+
+Exit codes: 0 ok, 1 some forum or notifier failed (the others still ran), 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from forumwatch.config import Config, ConfigError, default_config_path, load_config
+from forumwatch.pipeline import CycleReport, current_findings, run_cycle
+from forumwatch.report import findings_json, findings_table, progress_printer, summary_lines
+from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
+
+CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
+NOW_HELP = (
+    "Pretend it is this moment (ISO 8601, e.g. 2026-11-24T09:30+02:00; no offset means UTC). "
+    "Ask 'what would be flagged then?'; makes runs reproducible."
+)
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout() -> Console:
+    """Standard output; wide enough for the findings table when it goes to a file or a pipe."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=160)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    stderr.print(f"[bold red]forumwatch:[/] {message}", markup=True)
+    sys.exit(code)
+
+
+def parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not ISO 8601; try 2026-11-24T09:30Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+config_option = click.option(
+    "-c", "--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP
+)
+now_option = click.option("--now", callback=parse_now, metavar="ISO", help=NOW_HELP)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path or default_config_path())
+    except ConfigError as err:
+        fail(str(err), 2)
+
+
+@contextmanager
+def _open_store(config: Config) -> Iterator[Store]:
+    try:
+        store = Store(config.database)
+    except StoreError as err:
+        fail(str(err), 2)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="forumwatch")
+def cli() -> None:
+    """Make silence visible: flag forum topics that nobody responsible has answered.
+
+    \b
+    Start with the self-contained demo:     forumwatch demo
+    Check your configuration:               forumwatch check-config -c config.yaml
+    Poll, evaluate and notify (for cron):   forumwatch run -c config.yaml
+    See what is overdue right now:          forumwatch findings -c config.yaml
+    """
+
+
+@cli.command()
+@config_option
+@now_option
+@click.option("--dry-run", is_flag=True, help="Poll and evaluate, but store and send nothing.")
+def run(config_path: Path | None, now: datetime | None, dry_run: bool) -> None:
+    """Run one cycle: poll the forums, apply the rules, send notifications.
+
+    Safe to start from cron every few minutes: a run that finds another one still going exits
+    at once (code 1) without touching the database.
+    """
+    config = _load(config_path)
+    with _open_store(config) as store:
+        try:
+            with run_lock(config.database), progress_printer(stderr) as progress:
+                report = run_cycle(store, config, now, dry_run=dry_run, progress=progress)
+        except AlreadyRunning as err:
+            fail(str(err), 1)
+    _print_report(report)
+    sys.exit(report.exit_code)
+
+
+def _print_report(report: CycleReport) -> None:
+    for forum in report.forums:
+        if forum.error:
+            stderr.print(f"[bold red]forumwatch:[/] {forum.error}", markup=True)
+    for error in report.delivery_errors:
+        stderr.print(f"[bold red]forumwatch:[/] delivery failed: {error}", markup=True)
+    out = stdout()
+    for line in summary_lines(report):
+        out.print(line)
+
+
+@cli.command()
+@config_option
+@now_option
+@click.option(
+    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+    show_default=True, help="json prints an array for scripts.",
+)
+def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
+    """Show what the rules flag now (or at --now) over the stored topics. Changes nothing."""
+    config = _load(config_path)
+    moment = now or datetime.now(UTC)
+    with _open_store(config) as store:
+        found = current_findings(store, config, moment)
+    if output_format == "json":
+        click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))
+    else:
+        stdout().print(findings_table(found, moment))
+
+
+@cli.command("check-config")
+@config_option
+def check_config(config_path: Path | None) -> None:
+    """Validate the config file and print what it watches; exit 2 on the first problem."""
+    path = config_path or default_config_path()
+    config = _load(path)
+    out = Console(highlight=False)
+    out.print(f"{path}: OK — database {config.database}")
+    for forum in config.forums:
+        sla = config.sla_for(forum)
+        apps = f", apps: {', '.join(a.id for a in forum.apps)}" if forum.apps else ""
+        hours = " (business hours)" if sla.business_hours else ""
+        out.print(
+            f"  {forum.id}: {forum.engine} {forum.url}; developers: "
+            f"{', '.join(forum.developers) or '-'}; staff: {', '.join(forum.staff) or '-'}{apps}; "
+            f"SLA ack {_h(sla.acknowledge)} / diagnose {_h(sla.diagnose)} / "
+            f"follow-up {_h(sla.follow_up)}{hours}"
+        )
+
+
+def _h(delta: Any) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g}h"
+
+
+@cli.command()
+@now_option
+@click.option(
+    "--keep", type=click.Path(path_type=Path), metavar="DIR",
+    help="Keep the demo's config and database in DIR instead of a temporary folder.",
+)
+def demo(now: datetime | None, keep: Path | None) -> None:
+    """Start a sample Discourse forum on loopback, watch it for one cycle, show the findings."""
+    from forumwatch.demo import run_demo
+
+    sys.exit(run_demo(stdout(), now=now, keep=keep))
+
+
+def main() -> None:
+    cli(prog_name="forumwatch")

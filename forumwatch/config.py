@@ -1,0 +1,251 @@
+"""The validated configuration: what to watch, who answers, which SLA applies.
+
+`load_config(path)` returns a `Config` or raises `ConfigError` whose message names the file, the
+line, the key and the fix, e.g. `config.yaml:14 forums[0].url: 'htp://x' is not an http(s) URL`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from forumwatch.model import BusinessHours, Sla
+from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
+
+DEFAULT_CONFIG = "config.yaml"
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)\b", re.IGNORECASE)
+_UNITS = {"ms": "milliseconds", "w": "weeks", "d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line for a person to act on."""
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'2h', '30m', '1d', '1h30m', '90s' → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or _DURATION_PART.sub("", text).strip():
+        raise ValueError(f"{value!r} is not a duration; write it like 2h, 30m, 1d or 1h30m")
+    return sum(
+        (timedelta(**{_UNITS[unit.lower()]: float(n)}) for n, unit in parts), start=timedelta()
+    )
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _stringify(value: Any) -> Any:
+    return [str(v) for v in value] if isinstance(value, list) else value
+
+
+CategoryRefs = Annotated[list[str], BeforeValidator(_stringify)]  # slugs or numeric ids
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlaConfig(_Strict):
+    acknowledge: Duration = timedelta(hours=2)
+    diagnose: Duration = timedelta(hours=24)
+    follow_up: Duration = timedelta(hours=24)
+    escalate_after: Duration = timedelta(hours=22)
+
+
+class BusinessHoursConfig(_Strict):
+    timezone: str = "UTC"
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+    days: list[str] = Field(default_factory=lambda: list(_WEEKDAYS[:5]))
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
+        return zone
+
+    @field_validator("days")
+    @classmethod
+    def _weekday_names(cls, days: list[str]) -> list[str]:
+        bad = [d for d in days if d.lower()[:3] not in _WEEKDAYS]
+        if bad:
+            raise ValueError(f"{bad} are not weekdays; use mon, tue, wed, thu, fri, sat, sun")
+        return [d.lower()[:3] for d in days]
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> BusinessHoursConfig:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+    def to_model(self) -> BusinessHours:
+        return BusinessHours(
+            timezone=self.timezone,
+            start=self.start,
+            end=self.end,
+            weekdays=frozenset(_WEEKDAYS.index(d) for d in self.days),
+            holidays=frozenset(d.isoformat() for d in self.holidays),
+        )
+
+
+class AppConfig(_Strict):
+    """One third-party app on a marketplace forum: its topics are those in its categories/tags."""
+
+    id: str
+    categories: CategoryRefs = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    developers: list[str] = Field(default_factory=list)
+    developer_groups: list[str] = Field(default_factory=list)
+
+
+_FORUM_ROLES = {"staff", "moderator", "admin"}
+
+
+class ForumConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    engine: str
+    url: str
+    categories: CategoryRefs = Field(default_factory=list)
+    developers: list[str] = Field(default_factory=list)
+    developer_groups: list[str] = Field(default_factory=list)
+    staff: list[str] = Field(default_factory=list)
+    staff_groups: list[str] = Field(default_factory=list)
+    apps: list[AppConfig] = Field(default_factory=list)
+    sla: SlaConfig | None = None  # overrides the top-level SLA for this forum
+    business_hours: BusinessHoursConfig | None = None
+    api_key: str | None = None
+    api_username: str | None = None
+    lookback: Duration = timedelta(days=90)
+    max_pages: int = Field(default=50, ge=1)
+    requests_per_second: float = Field(default=1.0, gt=0, le=20)
+    max_concurrency: int = Field(default=2, ge=1, le=2)
+    timeout: Duration = timedelta(seconds=20)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff: Duration = timedelta(seconds=1)  # first pause; doubles, with jitter
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.rstrip("/")
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, engine: str) -> str:
+        from scrapers.base import engines
+
+        if engine not in engines():
+            known = ", ".join(sorted(engines()))
+            raise ValueError(f"unknown engine {engine!r}; known engines: {known}")
+        return engine
+
+    @field_validator("developer_groups")
+    @classmethod
+    def _not_a_moderator_flag(cls, groups: list[str]) -> list[str]:
+        flags = sorted({g for g in groups if g.lower() in _FORUM_ROLES})
+        if flags:
+            raise ValueError(
+                f"{flags} are forum-wide roles, not an app's developers; "
+                "name the vendor's forum group or list developer usernames"
+            )
+        return groups
+
+    @model_validator(mode="after")
+    def _app_ids_unique(self) -> ForumConfig:
+        ids = [app.id for app in self.apps]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"app ids must be unique; repeated: {duplicates}")
+        return self
+
+
+class NotifyConfig(_Strict):
+    console: bool = True
+
+
+class Config(_Strict):
+    database: Path = Path("forumwatch.db")
+    sla: SlaConfig = SlaConfig()
+    forums: list[ForumConfig] = Field(min_length=1)
+    notify: NotifyConfig = NotifyConfig()
+
+    @model_validator(mode="after")
+    def _forum_ids_unique(self) -> Config:
+        ids = [f.id for f in self.forums]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"forum ids must be unique; repeated: {duplicates}")
+        return self
+
+    def forum(self, forum_id: str) -> ForumConfig:
+        return next(f for f in self.forums if f.id == forum_id)
+
+    def sla_for(self, forum: ForumConfig) -> Sla:
+        sla = forum.sla or self.sla
+        hours = forum.business_hours.to_model() if forum.business_hours else None
+        return Sla(
+            acknowledge=sla.acknowledge,
+            diagnose=sla.diagnose,
+            follow_up=sla.follow_up,
+            escalate_after=sla.escalate_after,
+            business_hours=hours,
+        )
+
+
+def default_config_path() -> Path:
+    """`$FORUMWATCH_CONFIG`, else ./config.yaml."""
+    return Path(os.environ.get("FORUMWATCH_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read, substitute and validate a config file; relative database paths follow the file."""
+    path = path or default_config_path()
+    try:
+        source = load_yaml(path)
+    except SourceError as err:
+        raise ConfigError(str(err)) from None
+    if not isinstance(source.data, dict):
+        raise ConfigError(f"{path}:1 the top level must be a mapping with a `forums:` list")
+    try:
+        config = Config.model_validate(source.data)
+    except ValidationError as err:
+        raise ConfigError(_first_problem(err, source)) from None
+    if not config.database.is_absolute():
+        config = config.model_copy(update={"database": path.parent / config.database})
+    return config
+
+
+def _first_problem(err: ValidationError, source: YamlSource) -> str:
+    problem = err.errors()[0]
+    loc = tuple(problem["loc"])
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        message = "unknown key; check its spelling against the example config.yaml"
+    elif problem["type"] == "missing":
+        message = "is required"
+    more = len(err.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source.where(loc)}: {message}{suffix}"

@@ -1,0 +1,59 @@
+"""`forumwatch demo`: a sample Discourse forum on loopback, one full cycle, the findings shown."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from forumwatch.config import load_config
+from forumwatch.pipeline import current_findings, run_cycle
+from forumwatch.report import findings_table, summary_lines
+from forumwatch.sample_forum.demo_scenario import (
+    DEMO_CONFIG,
+    DEVELOPER,
+    STAFF,
+    VENDOR,
+    demo_forum,
+)
+from forumwatch.sample_forum.server import SampleForumServer
+from forumwatch.store import Store, run_lock
+
+
+def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:
+    """Serve the demo forum, watch it once into a fresh database, print what was found."""
+    now = now or datetime.now(UTC)
+    with SampleForumServer(demo_forum(now)) as server:
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            return _watch(server.url, keep, now, out)
+        with tempfile.TemporaryDirectory(prefix="forumwatch-demo-") as folder:
+            return _watch(server.url, Path(folder), now, out)
+
+
+def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
+    config_path = folder / "config.yaml"
+    config_path.write_text(
+        DEMO_CONFIG.format(
+            database="forumwatch.db", url=url, developer=DEVELOPER, staff=STAFF, vendor=VENDOR
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(config_path)
+    out.print(f"Sample Discourse forum serving on {url} (loopback); config: {config_path}")
+    store = Store(config.database)
+    try:
+        with run_lock(config.database):
+            report = run_cycle(store, config, now)
+        for line in summary_lines(report):
+            out.print(line)
+        out.print(findings_table(current_findings(store, config, now), now))
+    finally:
+        store.close()
+    out.print(
+        "Each row is a customer still waiting for the app's developer, however busy the topic "
+        "looks. Next: edit config.yaml, `forumwatch check-config`, then `forumwatch run` on cron."
+    )
+    return report.exit_code

@@ -1,0 +1,225 @@
+"""One cycle: scrape every forum → store → rules → escalation → outbox → notifiers.
+
+Everything the CLI does is a function here that a test can call without a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from forumwatch.config import Config, ForumConfig
+from forumwatch.escalation import Change, Transition, transitions
+from forumwatch.messages import notice_text
+from forumwatch.model import Finding, Stage, Topic, TopicState
+from forumwatch.notify.base import Notifier, notifiers
+from forumwatch.roles import responders_for
+from forumwatch.store import Store, StoredFinding
+from rules.base import all_rules
+from scrapers.base import ForumSettings, ScrapeError, TopicSummary, scraper_for
+
+# progress(forum_id, what, done, total): what is "listing" or "fetching"
+Progress = Callable[[str, str, int, int | None], None]
+
+
+def _no_progress(forum_id: str, what: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class ForumResult:
+    forum_id: str
+    topics_listed: int = 0
+    topics_fetched: int = 0
+    topics_changed: int = 0
+    error: str | None = None
+
+
+@dataclass
+class CycleReport:
+    now: datetime
+    dry_run: bool
+    forums: list[ForumResult] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    messages_sent: int = 0
+    delivery_errors: list[str] = field(default_factory=list)
+
+    def count(self, change: Change) -> int:
+        return sum(1 for t in self.transitions if t.change is change)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all fine, 1 some forum or notifier failed (the others still ran)."""
+        failed = any(f.error for f in self.forums) or self.delivery_errors
+        return 1 if failed else 0
+
+
+def settings_for(forum: ForumConfig) -> ForumSettings:
+    headers = {}
+    if forum.api_key:
+        headers["Api-Key"] = forum.api_key
+        headers["Api-Username"] = forum.api_username or "system"
+    return ForumSettings(
+        forum_id=forum.id,
+        url=forum.url,
+        categories=tuple(forum.categories),
+        headers=headers,
+        lookback_days=forum.lookback.total_seconds() / 86400,
+        max_pages=forum.max_pages,
+        requests_per_second=forum.requests_per_second,
+        max_concurrency=forum.max_concurrency,
+        timeout_seconds=forum.timeout.total_seconds(),
+        max_retries=forum.max_retries,
+        options={"backoff_base": forum.retry_backoff.total_seconds()},
+    )
+
+
+def evaluate_topics(
+    topics: Iterable[Topic], forum: ForumConfig, config: Config, now: datetime
+) -> list[Finding]:
+    """Every rule over every open topic: the findings that hold at `now`."""
+    sla = config.sla_for(forum)
+    rules = all_rules()
+    findings = []
+    for topic in topics:
+        if topic.state is not TopicState.OPEN:
+            continue
+        responders = responders_for(forum, topic)
+        for rule in rules.values():
+            finding = rule(topic, responders, sla, now)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def current_findings(store: Store, config: Config, now: datetime) -> list[tuple[Finding, Topic]]:
+    """What the rules flag at `now` over the stored topics, without changing anything."""
+    result = []
+    for forum in config.forums:
+        topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
+        for finding in evaluate_topics(topics.values(), forum, config, now):
+            result.append((finding, topics[finding.key]))
+    return sorted(result, key=lambda pair: (pair[0].opened_at, pair[0].key, pair[0].rule))
+
+
+async def scrape_forum(
+    forum: ForumConfig, known: dict[str, str], now: datetime, progress: Progress
+) -> tuple[list[tuple[Topic, str]], ForumResult]:
+    """List the forum's recently bumped topics and fetch those whose marker changed.
+
+    On a scrape error, returns the topics fetched completely before it and the error.
+    """
+    result = ForumResult(forum.id)
+    fetched: list[tuple[Topic, str]] = []
+    scraper = scraper_for(forum.engine, settings_for(forum))
+    try:
+        changed: list[TopicSummary] = []
+        async for summary in scraper.list_topics(known, now - forum.lookback):
+            result.topics_listed += 1
+            progress(forum.id, "listing", result.topics_listed, None)
+            if known.get(summary.topic_id) != summary.marker:
+                changed.append(summary)
+        for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
+            topic = await scraper.fetch_topic(summary)
+            fetched.append((topic, summary.marker))
+            result.topics_fetched += 1
+            progress(forum.id, "fetching", result.topics_fetched, len(changed))
+    except ScrapeError as err:
+        result.error = str(err)
+    finally:
+        await scraper.aclose()
+    return fetched, result
+
+
+def _apply(
+    store: Store, forum: ForumConfig, config: Config, now: datetime, active: list[Notifier]
+) -> list[Transition]:
+    """Inside one transaction: evaluate the forum's stored topics and record what changed."""
+    topics = store.topics(forum.id, TopicState.OPEN)
+    titles = {t.key: (t.title, t.url) for t in topics}
+    stored = store.findings(forum.id)
+    for (key, _rule), old in stored.items():
+        titles.setdefault(key, (old.title, old.url))
+    changes = transitions(evaluate_topics(topics, forum, config, now), stored, titles, now)
+    for change in changes:
+        store.save_finding(change.stored)
+        if change.notifies:
+            _enqueue(store, forum, change, now, active)
+    return changes
+
+
+def _enqueue(
+    store: Store, forum: ForumConfig, change: Transition, now: datetime, active: list[Notifier]
+) -> None:
+    stored: StoredFinding = change.stored
+    stage = stored.finding.stage
+    text = notice_text(change, now)
+    if change.change is Change.RESOLVED:
+        for channel, recipient in store.told(stored):
+            store.enqueue(stored, Stage.RESOLVED, channel, recipient, text, now)
+        return
+    for notifier in active:
+        for recipient in notifier.recipients(forum, stored.finding, stage):
+            store.enqueue(stored, stage, notifier.channel, recipient, text, now)
+
+
+async def deliver(store: Store, active: list[Notifier], now: datetime) -> tuple[int, list[str]]:
+    """Send every pending outbox message; a failed one stays pending for the next run."""
+    sent, errors = 0, []
+    for notifier in active:
+        for message in store.pending(notifier.channel):
+            try:
+                await notifier.send(message)
+            except Exception as err:  # a notifier's failure must not stop the others
+                errors.append(f"{notifier.channel} → {message.recipient}: {err}")
+                continue
+            store.mark_sent(message.id, now)
+            sent += 1
+    return sent, errors
+
+
+def run_cycle(
+    store: Store,
+    config: Config,
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    progress: Progress = _no_progress,
+    active: list[Notifier] | None = None,
+) -> CycleReport:
+    """Poll every forum, update findings and send what is due. Call under `run_lock`."""
+    started = datetime.now(UTC)
+    now = now or started
+    active = notifiers(config) if active is None else active
+    report = CycleReport(now=now, dry_run=dry_run)
+    for forum in config.forums:
+        store.note_forum(forum.id, forum.engine, forum.url)
+        fetched, result = asyncio.run(scrape_forum(forum, store.markers(forum.id), now, progress))
+        report.forums.append(result)
+        with store.transaction():
+            result.topics_changed = sum(store.save_topic(t, marker) for t, marker in fetched)
+            if result.error is None:  # a half-read forum must not resolve or raise findings
+                report.transitions += _apply(store, forum, config, now, active)
+            if dry_run:
+                store.rollback()
+        if not dry_run:
+            store.forum_poll_result(forum.id, result.error, now)
+    if not dry_run:
+        report.messages_sent, report.delivery_errors = asyncio.run(deliver(store, active, now))
+        store.record_run(started, now, "failed" if report.exit_code else "ok", summary(report))
+    return report
+
+
+def summary(report: CycleReport) -> dict[str, object]:
+    return {
+        "forums": len(report.forums),
+        "failed_forums": [f.forum_id for f in report.forums if f.error],
+        "topics_listed": sum(f.topics_listed for f in report.forums),
+        "topics_fetched": sum(f.topics_fetched for f in report.forums),
+        "opened": report.count(Change.OPENED),
+        "escalated": report.count(Change.ESCALATED),
+        "resolved": report.count(Change.RESOLVED),
+        "messages_sent": report.messages_sent,
+    }

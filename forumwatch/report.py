@@ -1,0 +1,123 @@
+"""How findings and cycles look on a terminal and in JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress as RichProgress
+from rich.progress import TaskID
+from rich.table import Table
+
+from forumwatch.escalation import Change
+from forumwatch.messages import RULE_TITLES, hours_between
+from forumwatch.model import Finding, Stage, Topic
+from forumwatch.pipeline import CycleReport, Progress
+from forumwatch.store import iso
+
+
+def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any]:
+    """One finding as `findings --format json` prints it (DESIGN.md §6)."""
+    return {
+        "forum": finding.key.forum_id,
+        "topic_id": finding.key.topic_id,
+        "topic_url": topic.url,
+        "title": topic.title,
+        "rule": finding.rule,
+        "stage": finding.stage.value,
+        "opened_at": iso(finding.opened_at),
+        "due_at": iso(finding.due_at),
+        "escalate_at": iso(finding.escalate_at),
+        "waiting_hours": round(finding.waiting_hours(now), 2),
+        "silent": list(finding.silent),
+        "summary": finding.summary,
+        "evidence": [
+            {
+                "post_number": e.post_number,
+                "username": e.username,
+                "role": e.role.value,
+                "kind": e.kind.value,
+                "created_at": iso(e.created_at),
+                "note": e.note,
+            }
+            for e in finding.evidence
+        ],
+    }
+
+
+def findings_json(found: list[tuple[Finding, Topic]], now: datetime) -> list[dict[str, Any]]:
+    return [finding_json(f, t, now) for f, t in found]
+
+
+_STAGE_STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
+
+
+def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
+    """A table a person reads: topic and link, rule, stage, who is silent and for how long."""
+    table = Table(
+        title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
+        show_lines=True,
+        expand=False,
+    )
+    for column in ("Forum", "Topic", "Rule", "Stage", "Waiting", "Silent", "Evidence"):
+        table.add_column(column, overflow="fold")
+    for finding, topic in found:
+        evidence = "\n".join(
+            f"#{e.post_number} {escape(e.username)} ({e.role.value})" for e in finding.evidence
+        )
+        table.add_row(
+            finding.key.forum_id,
+            f"{escape(topic.title)}\n[link={topic.url}]{escape(topic.url)}[/link]",
+            f"{finding.rule}\n[dim]{RULE_TITLES.get(finding.rule, '')}[/]",
+            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",
+            hours_between(finding.opened_at, now),
+            escape(", ".join(finding.silent)),
+            evidence or "-",
+        )
+    return table
+
+
+def summary_lines(report: CycleReport) -> list[str]:
+    """The short summary `run` prints at the end."""
+    failed = [f for f in report.forums if f.error]
+    prefix = "[dry run, nothing stored or sent] " if report.dry_run else ""
+    lines = [
+        f"{prefix}{len(report.forums)} forum(s) polled"
+        + (f", {len(failed)} failed" if failed else "")
+        + f": {sum(f.topics_listed for f in report.forums)} topics listed, "
+        f"{sum(f.topics_fetched for f in report.forums)} fetched, "
+        f"{sum(f.topics_changed for f in report.forums)} changed.",
+        f"Findings: {report.count(Change.OPENED)} opened, {report.count(Change.ESCALATED)} "
+        f"escalated, {report.count(Change.RESOLVED)} resolved; "
+        f"{report.messages_sent} message(s) sent.",
+    ]
+    if report.dry_run:
+        lines += [
+            f"  would {t.change.value}: {t.stored.finding.key.forum_id} "
+            f"#{t.stored.finding.key.topic_id} {t.stored.finding.rule}"
+            for t in report.transitions
+            if t.notifies
+        ]
+    return lines
+
+
+@contextmanager
+def progress_printer(console: Console) -> Iterator[Progress]:
+    """A progress bar per forum on a terminal; silence when output goes to a file or cron."""
+    if not console.is_terminal:
+        yield lambda forum_id, what, done, total: None
+        return
+    tasks: dict[str, TaskID] = {}
+    with RichProgress(console=console, transient=True) as bar:
+
+        def update(forum_id: str, what: str, done: int, total: int | None) -> None:
+            if forum_id not in tasks:
+                tasks[forum_id] = bar.add_task(forum_id, total=None)
+            bar.update(tasks[forum_id], description=f"{forum_id}: {what}", completed=done,
+                       total=total)
+
+        yield update

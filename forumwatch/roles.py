@@ -1,0 +1,35 @@
+"""Who must answer a topic: the forum's and the topic's app's developers, and the staff."""
+
+from __future__ import annotations
+
+from forumwatch.config import AppConfig, ForumConfig
+from forumwatch.model import Responders, Topic
+
+
+def app_of(forum: ForumConfig, topic: Topic) -> AppConfig | None:
+    """The app whose categories (slug or id) or tags hold the topic; the first match wins."""
+    category_refs = {topic.category.casefold(), topic.category_id.casefold()} - {""}
+    topic_tags = {t.casefold() for t in topic.tags}
+    for app in forum.apps:
+        if category_refs & {c.casefold() for c in app.categories}:
+            return app
+        if topic_tags & {t.casefold() for t in app.tags}:
+            return app
+    return None
+
+
+def responders_for(forum: ForumConfig, topic: Topic) -> Responders:
+    """Forum-wide developers and staff, plus the developers of the topic's app."""
+    app = app_of(forum, topic)
+    developers = set(forum.developers)
+    developer_groups = set(forum.developer_groups)
+    if app is not None:
+        developers |= set(app.developers)
+        developer_groups |= set(app.developer_groups)
+    return Responders(
+        developers=frozenset(developers),
+        developer_groups=frozenset(developer_groups),
+        staff=frozenset(forum.staff),
+        staff_groups=frozenset(forum.staff_groups),
+        app_id=app.id if app else "",
+    )

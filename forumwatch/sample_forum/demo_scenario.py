@@ -1,0 +1,95 @@
+"""The demo's marketplace forum: one topic for each way silence happens, and some that are fine."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from forumwatch.sample_forum.scenario import (
+    SMALL_ACTION,
+    WHISPER,
+    SampleCategory,
+    SampleForum,
+    SamplePost,
+    SampleTopic,
+)
+
+DEVELOPER, VENDOR, STAFF = "dev_ivan", "vendor_petro", "anna_quality"
+DEMO_CONFIG = """\
+# forumwatch demo config: written by `forumwatch demo`, pointing at its loopback forum.
+database: {database}
+sla: {{acknowledge: 2h, diagnose: 24h, follow_up: 24h}}
+notify: {{console: false}}
+forums:
+  - id: market
+    engine: discourse
+    url: {url}
+    developers: [{developer}]
+    staff: [{staff}]
+    requests_per_second: 20
+    apps:
+      - {{id: signed-files, categories: [signed-files], developers: [{vendor}]}}
+"""
+
+
+def demo_forum(now: datetime) -> SampleForum:
+    """Topics dated relative to `now`, so the demo shows the same picture whenever it runs."""
+
+    def ago(hours: float) -> datetime:
+        return now - timedelta(hours=hours)
+
+    def post(user: str, hours: float, body: str, **extra: object) -> SamplePost:
+        return SamplePost(user, ago(hours), body, **extra)  # type: ignore[arg-type]
+
+    long_topic = [post("roman_it", 60, "Інтеграція з банком: покроковий опис проблеми")]
+    long_topic += [
+        post(f"customer_{n}", 59 - n, f"У нас те саме, варіант {n}") for n in range(2, 23)
+    ]
+    long_topic += [
+        post(DEVELOPER, 30, "Причина знайдена: виправлено у версії 3.2.1", reply_to=1),
+        post("roman_it", 3, "Дякую, оновили, перевіряємо"),
+        post("customer_7", 2, "У нас після оновлення працює"),
+    ]
+    topics = [
+        SampleTopic(101, "Звіт не формується після оновлення", [
+            post("olena_buh", 5, "Після оновлення 3.2 звіт ПДВ не формується, помилка 500."),
+        ]),
+        SampleTopic(102, "Підпис файлів не проходить з новим ключем", [
+            post("taras_fop", 30, "Новий ключ КЕП, підпис падає з помилкою сертифіката."),
+            post("integrator_max", 20, "У нашого клієнта так само, чекаємо відповіді."),
+            post("taras_fop", 3, "Ще актуально?"),
+        ], category_id=7),
+        SampleTopic(103, "Помилка експорту в XML", [
+            post("ksenia_k", 28, "Експорт у XML обривається на 40%."),
+            post(STAFF, 27, "Дякуємо, передали розробнику.", staff=True, moderator=True),
+        ]),
+        SampleTopic(104, "Як налаштувати розклад синхронізації?", [
+            post("bohdan_s", 50, "Де задати розклад синхронізації з сайтом?"),
+            post(DEVELOPER, 49, "Розділ Налаштування → Обмін → Розклад.", reply_to=1),
+            post("bohdan_s", 26, "Зробив так, але синхронізація не запускається вночі."),
+        ]),
+        SampleTopic(105, "Не оновлюються залишки після обміну", [
+            post("iryna_m", 6, "Залишки на складі не змінюються після обміну."),
+            post(DEVELOPER, 5, "Перевірте журнал обміну", post_type=WHISPER),
+        ]),
+        SampleTopic(106, "Друк етикеток: зсув на 2 мм", [
+            post("oleh_print", 10, "Етикетки друкуються зі зсувом."),
+            post(DEVELOPER, 9, "Виправлено у 3.2.2, оновіть, будь ласка.", reply_to=1),
+        ]),
+        SampleTopic(107, "Старе питання про ліцензію", [
+            post("anon_user", 80, "Як продовжити ліцензію?"),
+            post(STAFF, 70, "", post_type=SMALL_ACTION, action_code="closed.enabled",
+                 staff=True),
+        ], closed=True),
+        SampleTopic(108, "Інтеграція з банком: виписки дублюються", long_topic),
+        SampleTopic(109, "Вийшла версія 3.2.2", [
+            post(DEVELOPER, 8, "Що нового у 3.2.2: виправлення друку та обміну."),
+        ]),
+    ]
+    return SampleForum(
+        topics=topics,
+        categories=[
+            SampleCategory(1, "uncategorized", "Загальне"),
+            SampleCategory(7, "signed-files", "Signed Files"),
+        ],
+        page_size=4,  # small pages, so the demo also pages through the topic list
+    )

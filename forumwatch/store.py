@@ -1,0 +1,473 @@
+"""The SQLite store: the only module that writes SQL.
+
+Topics and posts as last seen, findings with their stage, the outbox of notifications (one row per
+finding, stage and recipient) and a log of runs. WAL mode; read-then-write work happens inside
+`BEGIN IMMEDIATE` so two processes can never interleave their decisions.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import sqlite_utils
+
+from forumwatch.model import (
+    Author,
+    Evidence,
+    Finding,
+    Post,
+    PostKind,
+    Role,
+    Stage,
+    Topic,
+    TopicKey,
+    TopicState,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS forums (
+    id TEXT PRIMARY KEY, engine TEXT, url TEXT,
+    last_ok_at TEXT, last_error TEXT, last_error_at TEXT
+);
+CREATE TABLE IF NOT EXISTS authors (
+    forum_id TEXT, username TEXT, display_name TEXT, forum_roles TEXT,
+    PRIMARY KEY (forum_id, username)
+);
+CREATE TABLE IF NOT EXISTS topics (
+    forum_id TEXT, topic_id TEXT, url TEXT, title TEXT, category TEXT, category_id TEXT,
+    tags TEXT, author TEXT, created_at TEXT, state TEXT, last_activity_at TEXT, marker TEXT,
+    PRIMARY KEY (forum_id, topic_id)
+);
+CREATE TABLE IF NOT EXISTS posts (
+    forum_id TEXT, topic_id TEXT, number INTEGER, post_id TEXT, author TEXT, created_at TEXT,
+    kind TEXT, reply_to INTEGER, body_text TEXT,
+    PRIMARY KEY (forum_id, topic_id, number)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    forum_id TEXT, topic_id TEXT, rule TEXT, episode INTEGER, stage TEXT,
+    opened_at TEXT, due_at TEXT, escalate_at TEXT,
+    first_seen_at TEXT, escalated_at TEXT, resolved_at TEXT,
+    evidence TEXT, summary TEXT, silent TEXT, title TEXT, url TEXT,
+    PRIMARY KEY (forum_id, topic_id, rule)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY, forum_id TEXT, topic_id TEXT, rule TEXT, episode INTEGER,
+    stage TEXT, channel TEXT, recipient TEXT, message TEXT, created_at TEXT,
+    sent_at TEXT, attempts INTEGER DEFAULT 0, last_error TEXT,
+    UNIQUE (forum_id, topic_id, rule, episode, stage, channel, recipient)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, now TEXT, status TEXT,
+    summary TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, channel);
+"""
+
+
+class AlreadyRunning(Exception):
+    """Another forumwatch process holds the run lock of this database."""
+
+
+class StoreError(Exception):
+    """The database file cannot be used (not SQLite, unwritable, ...)."""
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@contextmanager
+def run_lock(database: Path) -> Iterator[None]:
+    """Hold `<database>.lock` for a whole cycle; a second holder gets `AlreadyRunning` at once."""
+    lock_path = Path(f"{database}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle: TextIO = lock_path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise AlreadyRunning(
+                f"{database}: another forumwatch run is in progress ({holder}); "
+                "this one exits without touching the database. If no run is active, "
+                f"the lock is stale only if that process is gone: check it, then retry"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    finding: Finding
+    episode: int
+    first_seen_at: datetime
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    title: str
+    url: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    key: TopicKey
+    rule: str
+    stage: Stage
+    channel: str
+    recipient: str
+    message: str
+
+
+class Store:
+    """A forumwatch database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(path)
+            self.db.conn.execute("PRAGMA busy_timeout = 5000")
+            self.db.enable_wal()
+            self.db.conn.executescript(SCHEMA)
+        except (sqlite3.DatabaseError, OSError) as err:
+            raise StoreError(
+                f"{path}: cannot use it as a forumwatch database ({err}); "
+                "point `database:` in the config at a new or existing forumwatch file"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    def rollback(self) -> None:
+        self.db.rollback()
+
+    # --- forums -------------------------------------------------------------------------------
+
+    def note_forum(self, forum_id: str, engine: str, url: str) -> None:
+        existing = self._row("SELECT engine, url FROM forums WHERE id = ?", forum_id)
+        if existing != {"engine": engine, "url": url}:
+            self.db["forums"].upsert({"id": forum_id, "engine": engine, "url": url}, pk="id")
+
+    def forum_poll_result(self, forum_id: str, error: str | None, now: datetime) -> None:
+        """Remember the forum's last success, or its current error (kept until it recovers)."""
+        row = self._row("SELECT last_error FROM forums WHERE id = ?", forum_id) or {}
+        if error is None and row.get("last_error") is None:
+            return  # nothing new to say: keep re-runs write-free
+        if error is None:
+            values = {"last_ok_at": iso(now), "last_error": None, "last_error_at": None}
+        else:
+            values = {"last_error": error, "last_error_at": iso(now)}
+        self.db["forums"].update(forum_id, values)
+
+    # --- topics -------------------------------------------------------------------------------
+
+    def markers(self, forum_id: str) -> dict[str, str]:
+        """Topic id → the change marker stored at its last fetch."""
+        rows = self.db.query(
+            "SELECT topic_id, marker FROM topics WHERE forum_id = ?", [forum_id]
+        )
+        return {r["topic_id"]: r["marker"] for r in rows}
+
+    def save_topic(self, topic: Topic, marker: str) -> bool:
+        """Store a freshly fetched topic; returns False (and writes nothing) if nothing changed."""
+        row = _topic_row(topic, marker)
+        posts = [_post_row(topic, p) for p in topic.posts]
+        stored = self._row(
+            "SELECT * FROM topics WHERE forum_id = ? AND topic_id = ?", topic.forum_id, topic.id
+        )
+        stored_posts = list(
+            self.db.query(
+                "SELECT * FROM posts WHERE forum_id = ? AND topic_id = ? ORDER BY number",
+                [topic.forum_id, topic.id],
+            )
+        )
+        if stored == row and stored_posts == posts:
+            return False
+        with self.db.atomic():
+            self.db["topics"].upsert(row, pk=("forum_id", "topic_id"))
+            self.db.execute(
+                "DELETE FROM posts WHERE forum_id = ? AND topic_id = ?", [topic.forum_id, topic.id]
+            )
+            self.db["posts"].insert_all(posts)
+            for author in {p.author for p in topic.posts} | {topic.author}:
+                self._save_author(topic.forum_id, author)
+        return True
+
+    def _save_author(self, forum_id: str, author: Author) -> None:
+        row = {
+            "forum_id": forum_id,
+            "username": author.username,
+            "display_name": author.display_name,
+            "forum_roles": json.dumps(sorted(author.forum_roles)),
+        }
+        stored = self._row(
+            "SELECT * FROM authors WHERE forum_id = ? AND username = ?", forum_id, author.username
+        )
+        if stored != row:
+            self.db["authors"].upsert(row, pk=("forum_id", "username"))
+
+    def topics(self, forum_id: str, state: TopicState | None = None) -> list[Topic]:
+        """Every stored topic of a forum (optionally only those in `state`), posts included."""
+        where, params = "forum_id = ?", [forum_id]
+        if state is not None:
+            where += " AND state = ?"
+            params.append(state.value)
+        authors = {
+            r["username"]: Author(r["username"], r["display_name"], frozenset(json.loads(r["forum_roles"])))
+            for r in self.db.query("SELECT * FROM authors WHERE forum_id = ?", [forum_id])
+        }
+        posts: dict[str, list[Post]] = {}
+        for r in self.db.query(
+            f"SELECT p.* FROM posts p JOIN topics t USING (forum_id, topic_id) WHERE t.{where} "
+            "ORDER BY p.topic_id, p.number",
+            params,
+        ):
+            posts.setdefault(r["topic_id"], []).append(_post_from_row(r, authors))
+        return [
+            _topic_from_row(r, authors, posts.get(r["topic_id"], []))
+            for r in self.db.query(f"SELECT * FROM topics WHERE {where} ORDER BY topic_id", params)
+        ]
+
+    def topic_count(self, forum_id: str) -> int:
+        row = self._row("SELECT count(*) AS n FROM topics WHERE forum_id = ?", forum_id) or {}
+        return int(row.get("n", 0))
+
+    # --- findings -----------------------------------------------------------------------------
+
+    def findings(self, forum_id: str | None = None) -> dict[tuple[TopicKey, str], StoredFinding]:
+        """Every stored finding (open and resolved), by (topic key, rule)."""
+        sql, params = "SELECT * FROM findings", []
+        if forum_id is not None:
+            sql, params = sql + " WHERE forum_id = ?", [forum_id]
+        found = (_stored_finding(r) for r in self.db.query(sql, params))
+        return {(s.finding.key, s.finding.rule): s for s in found}
+
+    def save_finding(self, stored: StoredFinding) -> None:
+        f = stored.finding
+        self.db["findings"].upsert(
+            {
+                "forum_id": f.key.forum_id,
+                "topic_id": f.key.topic_id,
+                "rule": f.rule,
+                "episode": stored.episode,
+                "stage": f.stage.value,
+                "opened_at": iso(f.opened_at),
+                "due_at": iso(f.due_at),
+                "escalate_at": iso(f.escalate_at),
+                "first_seen_at": iso(stored.first_seen_at),
+                "escalated_at": iso(stored.escalated_at),
+                "resolved_at": iso(stored.resolved_at),
+                "evidence": json.dumps([_evidence_json(e) for e in f.evidence]),
+                "summary": f.summary,
+                "silent": json.dumps(list(f.silent)),
+                "title": stored.title,
+                "url": stored.url,
+            },
+            pk=("forum_id", "topic_id", "rule"),
+        )
+
+    # --- outbox -------------------------------------------------------------------------------
+
+    def enqueue(
+        self, stored: StoredFinding, stage: Stage, channel: str, recipient: str, message: str,
+        now: datetime,
+    ) -> None:
+        """One outbox row per (finding episode, stage, recipient); a second enqueue is a no-op."""
+        f = stored.finding
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (forum_id, topic_id, rule, episode, stage, channel, "
+            "recipient, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [f.key.forum_id, f.key.topic_id, f.rule, stored.episode, stage.value, channel,
+             recipient, message, iso(now)],
+        )
+
+    def told(self, stored: StoredFinding) -> list[tuple[str, str]]:
+        """(channel, recipient) pairs already told about this finding episode."""
+        f = stored.finding
+        rows = self.db.query(
+            "SELECT DISTINCT channel, recipient FROM outbox WHERE forum_id = ? AND topic_id = ? "
+            "AND rule = ? AND episode = ? AND stage != 'resolved' ORDER BY channel, recipient",
+            [f.key.forum_id, f.key.topic_id, f.rule, stored.episode],
+        )
+        return [(r["channel"], r["recipient"]) for r in rows]
+
+    def pending(self, channel: str) -> list[OutboxMessage]:
+        rows = self.db.query(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND channel = ? ORDER BY id", [channel]
+        )
+        return [
+            OutboxMessage(
+                r["id"], TopicKey(r["forum_id"], r["topic_id"]), r["rule"], Stage(r["stage"]),
+                r["channel"], r["recipient"], r["message"],
+            )
+            for r in rows
+        ]
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [iso(now), message_id],
+        )
+        self.db.conn.commit()
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def record_run(
+        self, started_at: datetime, now: datetime, status: str, summary: dict[str, Any]
+    ) -> None:
+        self.db["runs"].insert(
+            {
+                "started_at": iso(started_at),
+                "finished_at": iso(datetime.now(UTC)),
+                "now": iso(now),
+                "status": status,
+                "summary": json.dumps(summary, ensure_ascii=False),
+            }
+        )
+        self.db.conn.commit()
+
+    def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        return next(iter(self.db.query(sql, list(params))), None)
+
+
+def _topic_row(topic: Topic, marker: str) -> dict[str, Any]:
+    return {
+        "forum_id": topic.forum_id,
+        "topic_id": topic.id,
+        "url": topic.url,
+        "title": topic.title,
+        "category": topic.category,
+        "category_id": topic.category_id,
+        "tags": json.dumps(list(topic.tags), ensure_ascii=False),
+        "author": topic.author.username,
+        "created_at": iso(topic.created_at),
+        "state": topic.state.value,
+        "last_activity_at": iso(topic.last_activity_at),
+        "marker": marker,
+    }
+
+
+def _post_row(topic: Topic, post: Post) -> dict[str, Any]:
+    return {
+        "forum_id": topic.forum_id,
+        "topic_id": topic.id,
+        "number": post.number,
+        "post_id": post.id,
+        "author": post.author.username,
+        "created_at": iso(post.created_at),
+        "kind": post.kind.value,
+        "reply_to": post.reply_to,
+        "body_text": post.body_text,
+    }
+
+
+def _author(username: str, authors: dict[str, Author]) -> Author:
+    return authors.get(username) or Author(username)
+
+
+def _post_from_row(r: dict[str, Any], authors: dict[str, Author]) -> Post:
+    return Post(
+        id=r["post_id"],
+        number=r["number"],
+        author=_author(r["author"], authors),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        kind=PostKind(r["kind"]),
+        reply_to=r["reply_to"],
+        body_text=r["body_text"] or "",
+    )
+
+
+def _topic_from_row(r: dict[str, Any], authors: dict[str, Author], posts: list[Post]) -> Topic:
+    return Topic(
+        forum_id=r["forum_id"],
+        id=r["topic_id"],
+        url=r["url"],
+        title=r["title"],
+        author=_author(r["author"], authors),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        posts=tuple(posts),
+        state=TopicState(r["state"]),
+        category=r["category"] or "",
+        category_id=r["category_id"] or "",
+        tags=tuple(json.loads(r["tags"] or "[]")),
+        last_activity_at=parse_iso(r["last_activity_at"]),
+    )
+
+
+def _evidence_json(e: Evidence) -> dict[str, Any]:
+    return {
+        "post_number": e.post_number,
+        "username": e.username,
+        "role": e.role.value,
+        "created_at": iso(e.created_at),
+        "kind": e.kind.value,
+        "note": e.note,
+    }
+
+
+def _evidence_from_json(d: dict[str, Any]) -> Evidence:
+    return Evidence(
+        post_number=d["post_number"],
+        username=d["username"],
+        role=Role(d["role"]),
+        created_at=datetime.fromisoformat(d["created_at"]),
+        kind=PostKind(d["kind"]),
+        note=d.get("note", ""),
+    )
+
+
+def _stored_finding(r: dict[str, Any]) -> StoredFinding:
+    finding = Finding(
+        key=TopicKey(r["forum_id"], r["topic_id"]),
+        rule=r["rule"],
+        stage=Stage(r["stage"]),
+        opened_at=datetime.fromisoformat(r["opened_at"]),
+        due_at=datetime.fromisoformat(r["due_at"]),
+        escalate_at=datetime.fromisoformat(r["escalate_at"]),
+        evidence=tuple(_evidence_from_json(e) for e in json.loads(r["evidence"])),
+        summary=r["summary"] or "",
+        silent=tuple(json.loads(r["silent"] or "[]")),
+    )
+    return StoredFinding(
+        finding=finding,
+        episode=r["episode"],
+        first_seen_at=datetime.fromisoformat(r["first_seen_at"]),
+        escalated_at=parse_iso(r["escalated_at"]),
+        resolved_at=parse_iso(r["resolved_at"]),
+        title=r["title"] or "",
+        url=r["url"] or "",
+    )

@@ -1,0 +1,215 @@
+"""Discourse JSON → forumwatch.model: topic-list rows, posts and topics.
+
+Pure functions. A required field that is missing or of the wrong type raises BadResponse naming
+the field and the URL, never a bare KeyError or TypeError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bs4 import BeautifulSoup
+
+from forumwatch.model import Author, Post, PostKind, Topic, TopicState
+from scrapers.base import BadResponse, TopicSummary
+
+T = TypeVar("T")
+SYSTEM_POST_TYPES = (2, 3)  # moderator action, small action
+WHISPER_POST_TYPE = 4
+API_FIX = "the forum's API answered in an unexpected shape; check its version and any proxy"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which forum and URL a piece of JSON came from, for error messages."""
+
+    forum_id: str
+    url: str
+
+    def bad(self, problem: str) -> BadResponse:
+        return BadResponse(self.forum_id, self.url, problem, API_FIX)
+
+
+def need(obj: Any, key: str, kind: type[T], where: Where, path: str = "") -> T:
+    """obj[key], which must exist and be of `kind` (bool never passes for int)."""
+    name = f"{path}{key}"
+    if not isinstance(obj, dict):
+        raise where.bad(f"expected an object holding '{name}', got {type(obj).__name__}")
+    if key not in obj:
+        raise where.bad(f"field '{name}' is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise where.bad(f"field '{name}' is {type(value).__name__}, expected {kind.__name__}")
+    return value
+
+
+def parse_time(text: str, where: Where, name: str) -> datetime:
+    """Discourse's ISO times (Z or offsets such as -05:00) as aware UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise where.bad(f"field '{name}' is not an ISO time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _optional_time(obj: dict[str, Any], key: str, where: Where) -> datetime | None:
+    value = obj.get(key)
+    return parse_time(value, where, key) if isinstance(value, str) else None
+
+
+def marker(row: dict[str, Any]) -> str:
+    """Change detector of a topic: any new bumping post, post, close or archive changes it."""
+    bumped = row.get("bumped_at")
+    parts = [
+        str(bumped),
+        str(row.get("posts_count")),
+        str(row.get("highest_post_number")),
+        f"closed={bool(row.get('closed'))}",
+        f"archived={bool(row.get('archived'))}",
+    ]
+    return "|".join(parts)
+
+
+def summary_from_row(row: Any, where: Where) -> TopicSummary:
+    """One `topic_list.topics[]` row as a TopicSummary; extra keeps what fetch_topic may use."""
+    topic_id = need(row, "id", int, where, "topic_list.topics[].")
+    extra = {key: row.get(key) for key in ("slug", "category_id", "closed", "archived", "title")}
+    return TopicSummary(
+        topic_id=str(topic_id),
+        marker=marker(row),
+        bumped_at=_optional_time(row, "bumped_at", where),
+        pinned=bool(row.get("pinned")),
+        extra=extra,
+    )
+
+
+def forum_roles(post: dict[str, Any]) -> frozenset[str]:
+    """Roles and groups as the forum shows them next to a post."""
+    roles = {flag for flag in ("staff", "moderator", "admin") if post.get(flag) is True}
+    for key in ("primary_group_name", "flair_name", "flair_group_name", "user_title"):
+        value = post.get(key)
+        if isinstance(value, str) and value.strip():
+            roles.add(value.strip())
+    return frozenset(roles)
+
+
+def post_kind(post: dict[str, Any]) -> PostKind:
+    post_type = post.get("post_type", 1)
+    if post_type in SYSTEM_POST_TYPES or post.get("action_code"):
+        return PostKind.SYSTEM
+    if post_type == WHISPER_POST_TYPE:
+        return PostKind.WHISPER
+    return PostKind.REPLY
+
+
+def body_text(post: dict[str, Any]) -> str:
+    """The post's text: `raw` when the server sent it as markdown, else the cooked HTML's text."""
+    raw = post.get("raw")
+    if isinstance(raw, str):
+        return raw
+    cooked = post.get("cooked")
+    if not isinstance(cooked, str):
+        return ""
+    return BeautifulSoup(cooked, "html.parser").get_text().strip()
+
+
+def post_from_json(post: Any, where: Where) -> Post:
+    """One `post_stream.posts[]` entry as a Post."""
+    path = "post_stream.posts[]."
+    username = need(post, "username", str, where, path)
+    name = post.get("name") or post.get("display_username") or ""
+    reply_to = post.get("reply_to_post_number")
+    return Post(
+        id=str(need(post, "id", int, where, path)),
+        number=need(post, "post_number", int, where, path),
+        author=Author(username, str(name), forum_roles(post)),
+        created_at=parse_time(need(post, "created_at", str, where, path), where, "created_at"),
+        kind=post_kind(post),
+        reply_to=reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None,
+        body_text=body_text(post),
+    )
+
+
+def tags(topic: dict[str, Any]) -> tuple[str, ...]:
+    """Tags as strings: older servers send names, newer ones objects with a `name`."""
+    found: list[str] = []
+    for tag in topic.get("tags") or []:
+        if isinstance(tag, str):
+            found.append(tag)
+        elif isinstance(tag, dict) and isinstance(tag.get("name"), str):
+            found.append(tag["name"])
+    return tuple(found)
+
+
+def topic_state(topic: dict[str, Any], posts: list[dict[str, Any]]) -> TopicState:
+    if topic.get("archived"):
+        return TopicState.ARCHIVED
+    if topic.get("closed"):
+        return TopicState.CLOSED
+    accepted = topic.get("accepted_answer") or topic.get("has_accepted_answer")
+    if accepted or any(p.get("accepted_answer") is True for p in posts):
+        return TopicState.SOLVED
+    return TopicState.OPEN
+
+
+@dataclass(frozen=True)
+class TopicContext:
+    """What a topic's JSON does not say itself."""
+
+    base_url: str
+    category_slugs: dict[int, str]
+    summary: TopicSummary
+
+
+def topic_from_json(
+    data: Any, posts: list[dict[str, Any]], ctx: TopicContext, where: Where
+) -> Topic:
+    """A /t/{id}.json page plus every post of the topic (sorted or not) as a Topic."""
+    topic_id = need(data, "id", int, where)
+    title = need(data, "title", str, where)
+    slug = data.get("slug") or ctx.summary.extra.get("slug") or "topic"
+    parsed = sorted((post_from_json(p, where) for p in posts), key=lambda p: p.number)
+    category_id = data.get("category_id", ctx.summary.extra.get("category_id"))
+    bumped = _optional_time(data, "bumped_at", where) or ctx.summary.bumped_at
+    return Topic(
+        forum_id=where.forum_id,
+        id=str(topic_id),
+        url=f"{ctx.base_url}/t/{slug}/{topic_id}",
+        title=title,
+        author=_topic_author(data, parsed, where),
+        created_at=parse_time(need(data, "created_at", str, where), where, "created_at"),
+        posts=tuple(parsed),
+        state=topic_state(data, posts),
+        category=ctx.category_slugs.get(category_id, "") if isinstance(category_id, int) else "",
+        category_id="" if category_id is None else str(category_id),
+        tags=tags(data),
+        last_activity_at=bumped or _optional_time(data, "last_posted_at", where),
+    )
+
+
+def _topic_author(data: dict[str, Any], posts: list[Post], where: Where) -> Author:
+    for post in posts:
+        if post.number == 1:
+            return post.author
+    details = need(data, "details", dict, where)
+    created_by = need(details, "created_by", dict, where, "details.")
+    return Author(need(created_by, "username", str, where, "details.created_by."))
+
+
+def category_slugs(data: Any) -> dict[int, str]:
+    """id → slug from /categories.json, subcategories included when the server lists them."""
+    found: dict[int, str] = {}
+    listing = data.get("category_list") if isinstance(data, dict) else None
+    pending = list(listing.get("categories") or []) if isinstance(listing, dict) else []
+    while pending:
+        category = pending.pop()
+        if not isinstance(category, dict):
+            continue
+        if isinstance(category.get("id"), int) and isinstance(category.get("slug"), str):
+            found[category["id"]] = category["slug"]
+        pending.extend(category.get("subcategory_list") or [])
+    return found

@@ -1,0 +1,206 @@
+"""The polite HTTP client every scraper uses: one User-Agent, explicit timeouts, per-host pacing and
+concurrency limits, bounded retries with backoff, and errors that say what to do.
+
+Options read from `ForumSettings.options` (all optional, mostly for tests):
+`backoff_base` (s, default 1.0), `backoff_max` (s, default 30), `retry_after_max` (s, default 120).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from scrapers.base import BadResponse, ForumSettings, ForumUnavailable
+
+Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
+Query = list[tuple[str, str | int | float | bool | None]]
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+UP_FIX = "check that the forum is up; forumwatch retries next run"
+RATE_FIX = "lower requests_per_second for this forum; forumwatch retries next run"
+AUTH_FIX = "check api_key/api_username in the forum's config"
+JSON_FIX = "the forum or a proxy returned a broken page; retried next run"
+
+
+def user_agent() -> str:
+    try:
+        ours = version("forumwatch")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        ours = "0"
+    return f"forumwatch/{ours} (+https://github.com/forumwatch/forumwatch)"
+
+
+@dataclass
+class _HostGate:
+    """Per-host politeness: at most `slots` requests at once, starts spaced by `interval`."""
+
+    slots: asyncio.Semaphore
+    interval: float
+    next_start: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def wait_turn(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_start)
+            self.next_start = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+@dataclass
+class _Failure:
+    """One failed attempt: what to tell people, and how long the server asked us to wait."""
+
+    problem: str
+    fix: str = UP_FIX
+    retry_after: float | None = None
+
+
+class PoliteClient:
+    """An httpx.AsyncClient wrapper bound to one forum's settings; an async context manager."""
+
+    def __init__(
+        self, settings: ForumSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        options = settings.options
+        self.backoff_base = float(options.get("backoff_base", 1.0))
+        self.backoff_max = float(options.get("backoff_max", 30.0))
+        self.retry_after_max = float(options.get("retry_after_max", 120.0))
+        self._gates: dict[str, _HostGate] = {}
+        self._client = httpx.AsyncClient(
+            base_url=settings.url.rstrip("/"),
+            headers={"User-Agent": user_agent(), "Accept": "application/json", **settings.headers},
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> PoliteClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def absolute(self, url_or_path: str, params: Params | None = None) -> str:
+        """The full URL a request goes to, for messages."""
+        request = self._client.build_request("GET", url_or_path, params=_query(params))
+        return str(request.url)
+
+    async def get_json(self, url_or_path: str, params: Params | None = None) -> Any:
+        """GET and decode JSON, retrying what may pass; raises ForumUnavailable or BadResponse."""
+        url = self.absolute(url_or_path, params)
+        attempts = max(0, self.settings.max_retries) + 1
+        failure = _Failure("no attempt made")
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self._pause(attempt, failure))
+            outcome = await self._attempt(url)
+            if not isinstance(outcome, _Failure):
+                return self._decode(outcome, url)
+            failure = outcome
+        raise ForumUnavailable(
+            self.settings.forum_id,
+            url,
+            f"{failure.problem} (gave up after {attempts} tries)",
+            failure.fix,
+        )
+
+    async def _attempt(self, url: str) -> httpx.Response | _Failure:
+        """One polite request: a response worth decoding, or a failure worth retrying."""
+        gate = self._gate(httpx.URL(url).host)
+        async with gate.slots:
+            await gate.wait_turn()
+            try:
+                response = await self._client.get(url)
+            except httpx.TimeoutException:
+                return _Failure(f"timed out after {self.settings.timeout_seconds:g} s")
+            except httpx.TransportError as exc:
+                return _Failure(f"network error ({type(exc).__name__}: {exc})")
+        if response.status_code in RETRY_STATUSES:
+            return self._retryable(response)
+        if response.status_code >= 400:
+            raise self._client_error(response, url)
+        return response
+
+    def _retryable(self, response: httpx.Response) -> _Failure:
+        status = response.status_code
+        wait = _retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return _Failure("rate limited (HTTP 429)", RATE_FIX, wait)
+        return _Failure(f"HTTP {status}", UP_FIX, wait if status == 503 else None)
+
+    def _client_error(self, response: httpx.Response, url: str) -> BadResponse:
+        status = response.status_code
+        forum = self.settings.forum_id
+        if status in (401, 403):
+            return BadResponse(forum, url, f"HTTP {status}: access denied", AUTH_FIX)
+        if status == 404:
+            fix = "check the forum's url and category names"
+            return BadResponse(forum, url, "HTTP 404: not found", fix)
+        return BadResponse(forum, url, f"HTTP {status}", "check the forum's config")
+
+    def _decode(self, response: httpx.Response, url: str) -> Any:
+        try:
+            return json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            problem = f"response is not valid JSON (truncated or malformed): {exc}"
+            raise BadResponse(self.settings.forum_id, url, problem, JSON_FIX) from exc
+
+    def _pause(self, attempt: int, failure: _Failure) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        if failure.retry_after is not None:
+            return min(failure.retry_after, self.retry_after_max)
+        backoff = self.backoff_base * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.5)
+        return min(backoff, self.backoff_max)
+
+    def _gate(self, host: str) -> _HostGate:
+        if host not in self._gates:
+            rate = self.settings.requests_per_second
+            interval = 1.0 / rate if rate > 0 else 0.0
+            slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
+            self._gates[host] = _HostGate(slots, interval)
+        return self._gates[host]
+
+
+def _query(params: Params | None) -> Query | None:
+    if params is None:
+        return None
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(name, value) for name, value in pairs]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date; None when absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
