@@ -125,8 +125,12 @@ def _print_report(report: CycleReport) -> None:
 @config_option
 @now_option
 @click.option(
-    "--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-    show_default=True, help="json prints an array for scripts.",
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json prints an array for scripts.",
 )
 def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
     """Show what the rules flag now (or at --now) over the stored topics. Changes nothing."""
@@ -168,7 +172,9 @@ def _h(delta: Any) -> str:
 @cli.command()
 @now_option
 @click.option(
-    "--keep", type=click.Path(path_type=Path), metavar="DIR",
+    "--keep",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
     help="Keep the demo's config and database in DIR instead of a temporary folder.",
 )
 def demo(now: datetime | None, keep: Path | None) -> None:

@@ -27,8 +27,16 @@ from forumwatch.model import BusinessHours, Sla
 from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
 
 DEFAULT_CONFIG = "config.yaml"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)\b", re.IGNORECASE)
-_UNITS = {"ms": "milliseconds", "w": "weeks", "d": "days", "h": "hours", "m": "minutes", "min": "minutes", "s": "seconds"}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)(?![a-z])", re.IGNORECASE)
+_UNITS = {
+    "ms": "milliseconds",
+    "w": "weeks",
+    "d": "days",
+    "h": "hours",
+    "m": "minutes",
+    "min": "minutes",
+    "s": "seconds",
+}
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

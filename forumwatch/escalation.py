@@ -57,7 +57,9 @@ def transitions(
             result.append(change)
     for key, old in stored.items():
         if key not in seen and old.is_open:
-            resolved = replace(old, resolved_at=now, finding=replace(old.finding, stage=Stage.RESOLVED))
+            resolved = replace(
+                old, resolved_at=now, finding=replace(old.finding, stage=Stage.RESOLVED)
+            )
             result.append(Transition(Change.RESOLVED, resolved))
     return sorted(result, key=lambda t: (t.stored.finding.key, t.stored.finding.rule))
 
@@ -71,8 +73,9 @@ def _change_for(
         opened = StoredFinding(finding, episode, now, escalated_at, None, title, url)
         return Transition(Change.OPENED, opened)
     if finding.stage is Stage.ESCALATED and old.finding.stage is Stage.DUE:
-        return Transition(Change.ESCALATED, replace(old, finding=finding, escalated_at=now,
-                                                    title=title, url=url))
+        return Transition(
+            Change.ESCALATED, replace(old, finding=finding, escalated_at=now, title=title, url=url)
+        )
     # Stages never go back: a finding that escalated stays escalated until it resolves.
     # The summary says "for 5 h" and so changes every cycle: it alone is no reason to write.
     kept = replace(finding, stage=old.finding.stage)

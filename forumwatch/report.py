@@ -117,7 +117,8 @@ def progress_printer(console: Console) -> Iterator[Progress]:
         def update(forum_id: str, what: str, done: int, total: int | None) -> None:
             if forum_id not in tasks:
                 tasks[forum_id] = bar.add_task(forum_id, total=None)
-            bar.update(tasks[forum_id], description=f"{forum_id}: {what}", completed=done,
-                       total=total)
+            bar.update(
+                tasks[forum_id], description=f"{forum_id}: {what}", completed=done, total=total
+            )
 
         yield update

@@ -180,7 +180,7 @@ class Store:
     def note_forum(self, forum_id: str, engine: str, url: str) -> None:
         existing = self._row("SELECT engine, url FROM forums WHERE id = ?", forum_id)
         if existing != {"engine": engine, "url": url}:
-            self.db["forums"].upsert({"id": forum_id, "engine": engine, "url": url}, pk="id")
+            self.db.table("forums").upsert({"id": forum_id, "engine": engine, "url": url}, pk="id")
 
     def forum_poll_result(self, forum_id: str, error: str | None, now: datetime) -> None:
         """Remember the forum's last success, or its current error (kept until it recovers)."""
@@ -191,15 +191,13 @@ class Store:
             values = {"last_ok_at": iso(now), "last_error": None, "last_error_at": None}
         else:
             values = {"last_error": error, "last_error_at": iso(now)}
-        self.db["forums"].update(forum_id, values)
+        self.db.table("forums").update(forum_id, values)
 
     # --- topics -------------------------------------------------------------------------------
 
     def markers(self, forum_id: str) -> dict[str, str]:
         """Topic id → the change marker stored at its last fetch."""
-        rows = self.db.query(
-            "SELECT topic_id, marker FROM topics WHERE forum_id = ?", [forum_id]
-        )
+        rows = self.db.query("SELECT topic_id, marker FROM topics WHERE forum_id = ?", [forum_id])
         return {r["topic_id"]: r["marker"] for r in rows}
 
     def save_topic(self, topic: Topic, marker: str) -> bool:
@@ -218,11 +216,11 @@ class Store:
         if stored == row and stored_posts == posts:
             return False
         with self.db.atomic():
-            self.db["topics"].upsert(row, pk=("forum_id", "topic_id"))
+            self.db.table("topics").upsert(row, pk=("forum_id", "topic_id"))
             self.db.execute(
                 "DELETE FROM posts WHERE forum_id = ? AND topic_id = ?", [topic.forum_id, topic.id]
             )
-            self.db["posts"].insert_all(posts)
+            self.db.table("posts").insert_all(posts)
             for author in {p.author for p in topic.posts} | {topic.author}:
                 self._save_author(topic.forum_id, author)
         return True
@@ -238,7 +236,7 @@ class Store:
             "SELECT * FROM authors WHERE forum_id = ? AND username = ?", forum_id, author.username
         )
         if stored != row:
-            self.db["authors"].upsert(row, pk=("forum_id", "username"))
+            self.db.table("authors").upsert(row, pk=("forum_id", "username"))
 
     def topics(self, forum_id: str, state: TopicState | None = None) -> list[Topic]:
         """Every stored topic of a forum (optionally only those in `state`), posts included."""
@@ -247,7 +245,9 @@ class Store:
             where += " AND state = ?"
             params.append(state.value)
         authors = {
-            r["username"]: Author(r["username"], r["display_name"], frozenset(json.loads(r["forum_roles"])))
+            r["username"]: Author(
+                r["username"], r["display_name"], frozenset(json.loads(r["forum_roles"]))
+            )
             for r in self.db.query("SELECT * FROM authors WHERE forum_id = ?", [forum_id])
         }
         posts: dict[str, list[Post]] = {}
@@ -278,7 +278,7 @@ class Store:
 
     def save_finding(self, stored: StoredFinding) -> None:
         f = stored.finding
-        self.db["findings"].upsert(
+        self.db.table("findings").upsert(
             {
                 "forum_id": f.key.forum_id,
                 "topic_id": f.key.topic_id,
@@ -303,7 +303,12 @@ class Store:
     # --- outbox -------------------------------------------------------------------------------
 
     def enqueue(
-        self, stored: StoredFinding, stage: Stage, channel: str, recipient: str, message: str,
+        self,
+        stored: StoredFinding,
+        stage: Stage,
+        channel: str,
+        recipient: str,
+        message: str,
         now: datetime,
     ) -> None:
         """One outbox row per (finding episode, stage, recipient); a second enqueue is a no-op."""
@@ -311,8 +316,17 @@ class Store:
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (forum_id, topic_id, rule, episode, stage, channel, "
             "recipient, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [f.key.forum_id, f.key.topic_id, f.rule, stored.episode, stage.value, channel,
-             recipient, message, iso(now)],
+            [
+                f.key.forum_id,
+                f.key.topic_id,
+                f.rule,
+                stored.episode,
+                stage.value,
+                channel,
+                recipient,
+                message,
+                iso(now),
+            ],
         )
 
     def told(self, stored: StoredFinding) -> list[tuple[str, str]]:
@@ -331,8 +345,13 @@ class Store:
         )
         return [
             OutboxMessage(
-                r["id"], TopicKey(r["forum_id"], r["topic_id"]), r["rule"], Stage(r["stage"]),
-                r["channel"], r["recipient"], r["message"],
+                r["id"],
+                TopicKey(r["forum_id"], r["topic_id"]),
+                r["rule"],
+                Stage(r["stage"]),
+                r["channel"],
+                r["recipient"],
+                r["message"],
             )
             for r in rows
         ]
@@ -349,7 +368,7 @@ class Store:
     def record_run(
         self, started_at: datetime, now: datetime, status: str, summary: dict[str, Any]
     ) -> None:
-        self.db["runs"].insert(
+        self.db.table("runs").insert(
             {
                 "started_at": iso(started_at),
                 "finished_at": iso(datetime.now(UTC)),

@@ -1,4 +1,4 @@
-"""What every forum engine provides, the errors it raises, and the registry that finds it by name."""
+"""What every forum engine provides, the errors it raises, and the registry of engines."""
 
 from __future__ import annotations
 

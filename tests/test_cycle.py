@@ -60,8 +60,16 @@ def test_findings_json_carries_the_documented_fields(config_path: Path) -> None:
     masked = next(f for f in findings_json(config_path) if f["rule"] == "masked_silence")
 
     assert set(masked) >= {
-        "forum", "topic_id", "topic_url", "title", "rule", "stage",
-        "opened_at", "due_at", "waiting_hours", "evidence",
+        "forum",
+        "topic_id",
+        "topic_url",
+        "title",
+        "rule",
+        "stage",
+        "opened_at",
+        "due_at",
+        "waiting_hours",
+        "evidence",
     }
     assert masked["forum"] == "market"
     assert masked["stage"] == "escalated"  # 30 h old: past 2 h + 22 h
@@ -97,9 +105,15 @@ def test_console_tells_each_finding_once_then_its_resolution(
 def test_finding_escalates_once_when_the_delay_passes(config_path: Path) -> None:
     forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat())
     # topic 101 was 5 h old: due at 2 h, escalated at 24 h → 19 h later
-    before = forumwatch("run", "-c", str(config_path), "--now", (NOW + timedelta(hours=18, minutes=59)).isoformat())
-    after = forumwatch("run", "-c", str(config_path), "--now", (NOW + timedelta(hours=19)).isoformat())
-    again = forumwatch("run", "-c", str(config_path), "--now", (NOW + timedelta(hours=20)).isoformat())
+    before = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(hours=18, minutes=59)).isoformat()
+    )
+    after = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(hours=19)).isoformat()
+    )
+    again = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(hours=20)).isoformat()
+    )
 
     assert "ESCALATED market #101" not in before.stdout
     assert "ESCALATED market #101" in after.stdout
@@ -121,7 +135,9 @@ def test_rerun_with_nothing_new_fetches_only_the_topic_list_and_changes_nothing(
     assert snapshot(config_path.parent / "forumwatch.db") == stored
 
 
-def test_topic_on_second_page_of_the_list_is_seen(config_path: Path, forum: SampleForumServer) -> None:
+def test_topic_on_second_page_of_the_list_is_seen(
+    config_path: Path, forum: SampleForumServer
+) -> None:
     forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat())
 
     pages = [p for p in forum.requests if p.startswith("/latest.json")]
@@ -129,18 +145,24 @@ def test_topic_on_second_page_of_the_list_is_seen(config_path: Path, forum: Samp
     assert "101" in by_topic(findings_json(config_path))  # the oldest bump, on the last page
 
 
-def test_new_post_is_fetched_and_resolves_the_finding(config_path: Path, forum: SampleForumServer) -> None:
+def test_new_post_is_fetched_and_resolves_the_finding(
+    config_path: Path, forum: SampleForumServer
+) -> None:
     forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat())
     forum.forum.topic(103).posts.append(
         SamplePost("dev_ivan", NOW + timedelta(minutes=5), "Знайшли причину: кодування файлу.")
     )
     forum.clear_requests()
 
-    result = forumwatch("run", "-c", str(config_path), "--now", (NOW + timedelta(minutes=10)).isoformat())
+    result = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(minutes=10)).isoformat()
+    )
 
     assert [p for p in forum.requests if p.startswith("/t/")] == ["/t/103.json"]
     assert "RESOLVED market #103" in result.stdout
-    assert "103" not in by_topic(findings_json(config_path, (NOW + timedelta(minutes=10)).isoformat()))
+    assert "103" not in by_topic(
+        findings_json(config_path, (NOW + timedelta(minutes=10)).isoformat())
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,7 +196,9 @@ def test_broken_forum_gives_one_clear_error_keeps_data_and_exits_1(
     assert after["findings"] == stored["findings"]  # a half-read forum resolves nothing
 
 
-def test_forum_that_is_down_exits_1_and_recovers_next_run(tmp_path: Path, forum: SampleForumServer) -> None:
+def test_forum_that_is_down_exits_1_and_recovers_next_run(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
     config = write_config(tmp_path, forum.url, max_retries=0)
     forum.fail("/latest.json", status=503)
     down = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
