@@ -13,25 +13,38 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import sqlite_utils
 
-from forumwatch.model import (
-    Author,
-    Evidence,
-    Finding,
-    Post,
-    PostKind,
-    Role,
-    Stage,
-    Topic,
-    TopicKey,
-    TopicState,
+from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
+from forumwatch.store_rows import (
+    OutboxMessage,
+    StoredFinding,
+    author_from_row,
+    author_row,
+    finding_row,
+    iso,
+    parse_iso,
+    post_from_row,
+    post_row,
+    stored_finding_from_row,
+    topic_from_row,
+    topic_row,
 )
+
+__all__ = [
+    "AlreadyRunning",
+    "OutboxMessage",
+    "Store",
+    "StoreError",
+    "StoredFinding",
+    "iso",
+    "parse_iso",
+    "run_lock",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
@@ -81,14 +94,6 @@ class StoreError(Exception):
     """The database file cannot be used (not SQLite, unwritable, ...)."""
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment else None
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 @contextmanager
 def run_lock(database: Path) -> Iterator[None]:
     """Hold `<database>.lock` for a whole cycle; a second holder gets `AlreadyRunning` at once."""
@@ -113,32 +118,6 @@ def run_lock(database: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the flock
-
-
-@dataclass(frozen=True)
-class StoredFinding:
-    finding: Finding
-    episode: int
-    first_seen_at: datetime
-    escalated_at: datetime | None
-    resolved_at: datetime | None
-    title: str
-    url: str
-
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    key: TopicKey
-    rule: str
-    stage: Stage
-    channel: str
-    recipient: str
-    message: str
 
 
 class Store:
@@ -202,8 +181,8 @@ class Store:
 
     def save_topic(self, topic: Topic, marker: str) -> bool:
         """Store a freshly fetched topic; returns False (and writes nothing) if nothing changed."""
-        row = _topic_row(topic, marker)
-        posts = [_post_row(topic, p) for p in topic.posts]
+        row = topic_row(topic, marker)
+        posts = [post_row(topic, p) for p in topic.posts]
         stored = self._row(
             "SELECT * FROM topics WHERE forum_id = ? AND topic_id = ?", topic.forum_id, topic.id
         )
@@ -226,12 +205,7 @@ class Store:
         return True
 
     def _save_author(self, forum_id: str, author: Author) -> None:
-        row = {
-            "forum_id": forum_id,
-            "username": author.username,
-            "display_name": author.display_name,
-            "forum_roles": json.dumps(sorted(author.forum_roles)),
-        }
+        row = author_row(forum_id, author)
         stored = self._row(
             "SELECT * FROM authors WHERE forum_id = ? AND username = ?", forum_id, author.username
         )
@@ -245,9 +219,7 @@ class Store:
             where += " AND state = ?"
             params.append(state.value)
         authors = {
-            r["username"]: Author(
-                r["username"], r["display_name"], frozenset(json.loads(r["forum_roles"]))
-            )
+            r["username"]: author_from_row(r)
             for r in self.db.query("SELECT * FROM authors WHERE forum_id = ?", [forum_id])
         }
         posts: dict[str, list[Post]] = {}
@@ -256,9 +228,9 @@ class Store:
             "ORDER BY p.topic_id, p.number",
             params,
         ):
-            posts.setdefault(r["topic_id"], []).append(_post_from_row(r, authors))
+            posts.setdefault(r["topic_id"], []).append(post_from_row(r, authors))
         return [
-            _topic_from_row(r, authors, posts.get(r["topic_id"], []))
+            topic_from_row(r, authors, posts.get(r["topic_id"], []))
             for r in self.db.query(f"SELECT * FROM topics WHERE {where} ORDER BY topic_id", params)
         ]
 
@@ -273,32 +245,11 @@ class Store:
         sql, params = "SELECT * FROM findings", []
         if forum_id is not None:
             sql, params = sql + " WHERE forum_id = ?", [forum_id]
-        found = (_stored_finding(r) for r in self.db.query(sql, params))
+        found = (stored_finding_from_row(r) for r in self.db.query(sql, params))
         return {(s.finding.key, s.finding.rule): s for s in found}
 
     def save_finding(self, stored: StoredFinding) -> None:
-        f = stored.finding
-        self.db.table("findings").upsert(
-            {
-                "forum_id": f.key.forum_id,
-                "topic_id": f.key.topic_id,
-                "rule": f.rule,
-                "episode": stored.episode,
-                "stage": f.stage.value,
-                "opened_at": iso(f.opened_at),
-                "due_at": iso(f.due_at),
-                "escalate_at": iso(f.escalate_at),
-                "first_seen_at": iso(stored.first_seen_at),
-                "escalated_at": iso(stored.escalated_at),
-                "resolved_at": iso(stored.resolved_at),
-                "evidence": json.dumps([_evidence_json(e) for e in f.evidence]),
-                "summary": f.summary,
-                "silent": json.dumps(list(f.silent)),
-                "title": stored.title,
-                "url": stored.url,
-            },
-            pk=("forum_id", "topic_id", "rule"),
-        )
+        self.db.table("findings").upsert(finding_row(stored), pk=("forum_id", "topic_id", "rule"))
 
     # --- outbox -------------------------------------------------------------------------------
 
@@ -381,112 +332,3 @@ class Store:
 
     def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
         return next(iter(self.db.query(sql, list(params))), None)
-
-
-def _topic_row(topic: Topic, marker: str) -> dict[str, Any]:
-    return {
-        "forum_id": topic.forum_id,
-        "topic_id": topic.id,
-        "url": topic.url,
-        "title": topic.title,
-        "category": topic.category,
-        "category_id": topic.category_id,
-        "tags": json.dumps(list(topic.tags), ensure_ascii=False),
-        "author": topic.author.username,
-        "created_at": iso(topic.created_at),
-        "state": topic.state.value,
-        "last_activity_at": iso(topic.last_activity_at),
-        "marker": marker,
-    }
-
-
-def _post_row(topic: Topic, post: Post) -> dict[str, Any]:
-    return {
-        "forum_id": topic.forum_id,
-        "topic_id": topic.id,
-        "number": post.number,
-        "post_id": post.id,
-        "author": post.author.username,
-        "created_at": iso(post.created_at),
-        "kind": post.kind.value,
-        "reply_to": post.reply_to,
-        "body_text": post.body_text,
-    }
-
-
-def _author(username: str, authors: dict[str, Author]) -> Author:
-    return authors.get(username) or Author(username)
-
-
-def _post_from_row(r: dict[str, Any], authors: dict[str, Author]) -> Post:
-    return Post(
-        id=r["post_id"],
-        number=r["number"],
-        author=_author(r["author"], authors),
-        created_at=datetime.fromisoformat(r["created_at"]),
-        kind=PostKind(r["kind"]),
-        reply_to=r["reply_to"],
-        body_text=r["body_text"] or "",
-    )
-
-
-def _topic_from_row(r: dict[str, Any], authors: dict[str, Author], posts: list[Post]) -> Topic:
-    return Topic(
-        forum_id=r["forum_id"],
-        id=r["topic_id"],
-        url=r["url"],
-        title=r["title"],
-        author=_author(r["author"], authors),
-        created_at=datetime.fromisoformat(r["created_at"]),
-        posts=tuple(posts),
-        state=TopicState(r["state"]),
-        category=r["category"] or "",
-        category_id=r["category_id"] or "",
-        tags=tuple(json.loads(r["tags"] or "[]")),
-        last_activity_at=parse_iso(r["last_activity_at"]),
-    )
-
-
-def _evidence_json(e: Evidence) -> dict[str, Any]:
-    return {
-        "post_number": e.post_number,
-        "username": e.username,
-        "role": e.role.value,
-        "created_at": iso(e.created_at),
-        "kind": e.kind.value,
-        "note": e.note,
-    }
-
-
-def _evidence_from_json(d: dict[str, Any]) -> Evidence:
-    return Evidence(
-        post_number=d["post_number"],
-        username=d["username"],
-        role=Role(d["role"]),
-        created_at=datetime.fromisoformat(d["created_at"]),
-        kind=PostKind(d["kind"]),
-        note=d.get("note", ""),
-    )
-
-
-def _stored_finding(r: dict[str, Any]) -> StoredFinding:
-    finding = Finding(
-        key=TopicKey(r["forum_id"], r["topic_id"]),
-        rule=r["rule"],
-        stage=Stage(r["stage"]),
-        opened_at=datetime.fromisoformat(r["opened_at"]),
-        due_at=datetime.fromisoformat(r["due_at"]),
-        escalate_at=datetime.fromisoformat(r["escalate_at"]),
-        evidence=tuple(_evidence_from_json(e) for e in json.loads(r["evidence"])),
-        summary=r["summary"] or "",
-        silent=tuple(json.loads(r["silent"] or "[]")),
-    )
-    return StoredFinding(
-        finding=finding,
-        episode=r["episode"],
-        first_seen_at=datetime.fromisoformat(r["first_seen_at"]),
-        escalated_at=parse_iso(r["escalated_at"]),
-        resolved_at=parse_iso(r["resolved_at"]),
-        title=r["title"] or "",
-        url=r["url"] or "",
-    )

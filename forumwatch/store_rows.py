@@ -1,0 +1,199 @@
+"""Rows of the SQLite store ↔ the model: how topics, posts and findings are written down."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from forumwatch.model import (
+    Author,
+    Evidence,
+    Finding,
+    Post,
+    PostKind,
+    Role,
+    Stage,
+    Topic,
+    TopicKey,
+    TopicState,
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    finding: Finding
+    episode: int
+    first_seen_at: datetime
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    title: str
+    url: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    key: TopicKey
+    rule: str
+    stage: Stage
+    channel: str
+    recipient: str
+    message: str
+
+
+def topic_row(topic: Topic, marker: str) -> dict[str, Any]:
+    return {
+        "forum_id": topic.forum_id,
+        "topic_id": topic.id,
+        "url": topic.url,
+        "title": topic.title,
+        "category": topic.category,
+        "category_id": topic.category_id,
+        "tags": json.dumps(list(topic.tags), ensure_ascii=False),
+        "author": topic.author.username,
+        "created_at": iso(topic.created_at),
+        "state": topic.state.value,
+        "last_activity_at": iso(topic.last_activity_at),
+        "marker": marker,
+    }
+
+
+def post_row(topic: Topic, post: Post) -> dict[str, Any]:
+    return {
+        "forum_id": topic.forum_id,
+        "topic_id": topic.id,
+        "number": post.number,
+        "post_id": post.id,
+        "author": post.author.username,
+        "created_at": iso(post.created_at),
+        "kind": post.kind.value,
+        "reply_to": post.reply_to,
+        "body_text": post.body_text,
+    }
+
+
+def author_named(username: str, authors: dict[str, Author]) -> Author:
+    return authors.get(username) or Author(username)
+
+
+def post_from_row(r: dict[str, Any], authors: dict[str, Author]) -> Post:
+    return Post(
+        id=r["post_id"],
+        number=r["number"],
+        author=author_named(r["author"], authors),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        kind=PostKind(r["kind"]),
+        reply_to=r["reply_to"],
+        body_text=r["body_text"] or "",
+    )
+
+
+def topic_from_row(r: dict[str, Any], authors: dict[str, Author], posts: list[Post]) -> Topic:
+    return Topic(
+        forum_id=r["forum_id"],
+        id=r["topic_id"],
+        url=r["url"],
+        title=r["title"],
+        author=author_named(r["author"], authors),
+        created_at=datetime.fromisoformat(r["created_at"]),
+        posts=tuple(posts),
+        state=TopicState(r["state"]),
+        category=r["category"] or "",
+        category_id=r["category_id"] or "",
+        tags=tuple(json.loads(r["tags"] or "[]")),
+        last_activity_at=parse_iso(r["last_activity_at"]),
+    )
+
+
+def evidence_json(e: Evidence) -> dict[str, Any]:
+    return {
+        "post_number": e.post_number,
+        "username": e.username,
+        "role": e.role.value,
+        "created_at": iso(e.created_at),
+        "kind": e.kind.value,
+        "note": e.note,
+    }
+
+
+def evidence_from_json(d: dict[str, Any]) -> Evidence:
+    return Evidence(
+        post_number=d["post_number"],
+        username=d["username"],
+        role=Role(d["role"]),
+        created_at=datetime.fromisoformat(d["created_at"]),
+        kind=PostKind(d["kind"]),
+        note=d.get("note", ""),
+    )
+
+
+def stored_finding_from_row(r: dict[str, Any]) -> StoredFinding:
+    finding = Finding(
+        key=TopicKey(r["forum_id"], r["topic_id"]),
+        rule=r["rule"],
+        stage=Stage(r["stage"]),
+        opened_at=datetime.fromisoformat(r["opened_at"]),
+        due_at=datetime.fromisoformat(r["due_at"]),
+        escalate_at=datetime.fromisoformat(r["escalate_at"]),
+        evidence=tuple(evidence_from_json(e) for e in json.loads(r["evidence"])),
+        summary=r["summary"] or "",
+        silent=tuple(json.loads(r["silent"] or "[]")),
+    )
+    return StoredFinding(
+        finding=finding,
+        episode=r["episode"],
+        first_seen_at=datetime.fromisoformat(r["first_seen_at"]),
+        escalated_at=parse_iso(r["escalated_at"]),
+        resolved_at=parse_iso(r["resolved_at"]),
+        title=r["title"] or "",
+        url=r["url"] or "",
+    )
+
+
+def author_row(forum_id: str, author: Author) -> dict[str, Any]:
+    return {
+        "forum_id": forum_id,
+        "username": author.username,
+        "display_name": author.display_name,
+        "forum_roles": json.dumps(sorted(author.forum_roles)),
+    }
+
+
+def author_from_row(r: dict[str, Any]) -> Author:
+    return Author(r["username"], r["display_name"], frozenset(json.loads(r["forum_roles"])))
+
+
+def finding_row(stored: StoredFinding) -> dict[str, Any]:
+    f = stored.finding
+    return {
+        "forum_id": f.key.forum_id,
+        "topic_id": f.key.topic_id,
+        "rule": f.rule,
+        "episode": stored.episode,
+        "stage": f.stage.value,
+        "opened_at": iso(f.opened_at),
+        "due_at": iso(f.due_at),
+        "escalate_at": iso(f.escalate_at),
+        "first_seen_at": iso(stored.first_seen_at),
+        "escalated_at": iso(stored.escalated_at),
+        "resolved_at": iso(stored.resolved_at),
+        "evidence": json.dumps([evidence_json(e) for e in f.evidence]),
+        "summary": f.summary,
+        "silent": json.dumps(list(f.silent)),
+        "title": stored.title,
+        "url": stored.url,
+    }
