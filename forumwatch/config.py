@@ -67,6 +67,12 @@ def _stringify(value: Any) -> Any:
 CategoryRefs = Annotated[list[str], BeforeValidator(_stringify)]  # slugs or numeric ids
 
 
+def _require_unique(what: str, ids: list[str]) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ValueError(f"{what} ids must be unique; repeated: {repeated}")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -146,6 +152,9 @@ class ForumConfig(_Strict):
     api_key: str | None = None
     api_username: str | None = None
     lookback: Duration = timedelta(days=90)
+    # Closing or solving a topic does not bump it, so incremental polls can miss it; this often
+    # the whole list (within lookback) is read again, and group memberships refreshed.
+    full_scan_every: Duration = timedelta(hours=6)
     max_pages: int = Field(default=50, ge=1)
     requests_per_second: float = Field(default=1.0, gt=0, le=20)
     max_concurrency: int = Field(default=2, ge=1, le=2)
@@ -183,11 +192,15 @@ class ForumConfig(_Strict):
 
     @model_validator(mode="after")
     def _app_ids_unique(self) -> ForumConfig:
-        ids = [app.id for app in self.apps]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"app ids must be unique; repeated: {duplicates}")
+        _require_unique("app", [app.id for app in self.apps])
         return self
+
+    def member_groups(self) -> set[str]:
+        """Forum groups whose members must be looked up (forum-wide roles need no look-up)."""
+        groups = {*self.developer_groups, *self.staff_groups}
+        for app in self.apps:
+            groups |= set(app.developer_groups)
+        return {g for g in groups if g.lower() not in _FORUM_ROLES}
 
 
 class NotifyConfig(_Strict):
@@ -202,10 +215,7 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _forum_ids_unique(self) -> Config:
-        ids = [f.id for f in self.forums]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"forum ids must be unique; repeated: {duplicates}")
+        _require_unique("forum", [f.id for f in self.forums])
         return self
 
     def forum(self, forum_id: str) -> ForumConfig:

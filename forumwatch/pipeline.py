@@ -15,7 +15,7 @@ from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.messages import notice_text
 from forumwatch.model import Finding, Stage, Topic, TopicState
 from forumwatch.notify.base import Notifier, notifiers
-from forumwatch.roles import responders_for
+from forumwatch.roles import GroupMembers, responders_for
 from forumwatch.store import Store, StoredFinding
 from rules.base import all_rules
 from scrapers.base import ForumSettings, ScrapeError, TopicSummary, scraper_for
@@ -77,7 +77,11 @@ def settings_for(forum: ForumConfig) -> ForumSettings:
 
 
 def evaluate_topics(
-    topics: Iterable[Topic], forum: ForumConfig, config: Config, now: datetime
+    topics: Iterable[Topic],
+    forum: ForumConfig,
+    config: Config,
+    now: datetime,
+    members: GroupMembers | None = None,
 ) -> list[Finding]:
     """Every rule over every open topic: the findings that hold at `now`."""
     sla = config.sla_for(forum)
@@ -86,7 +90,7 @@ def evaluate_topics(
     for topic in topics:
         if topic.state is not TopicState.OPEN:
             continue
-        responders = responders_for(forum, topic)
+        responders = responders_for(forum, topic, members)
         for rule in rules.values():
             finding = rule(topic, responders, sla, now)
             if finding is not None:
@@ -99,38 +103,64 @@ def current_findings(store: Store, config: Config, now: datetime) -> list[tuple[
     result = []
     for forum in config.forums:
         topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
-        for finding in evaluate_topics(topics.values(), forum, config, now):
+        members = store.group_members(forum.id)
+        for finding in evaluate_topics(topics.values(), forum, config, now, members):
             result.append((finding, topics[finding.key]))
     return sorted(result, key=lambda pair: (pair[0].opened_at, pair[0].key, pair[0].rule))
 
 
+@dataclass
+class Scraped:
+    """What one poll of one forum brought back."""
+
+    result: ForumResult
+    topics: list[tuple[Topic, str]] = field(default_factory=list)  # (topic, change marker)
+    members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
+    exhaustive: bool = False
+
+
 async def scrape_forum(
-    forum: ForumConfig, known: dict[str, str], now: datetime, progress: Progress
-) -> tuple[list[tuple[Topic, str]], ForumResult]:
+    forum: ForumConfig,
+    known: dict[str, str],
+    now: datetime,
+    progress: Progress,
+    *,
+    exhaustive: bool = False,
+) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
-    On a scrape error, returns the topics fetched completely before it and the error.
+    An exhaustive poll reads the whole list (within lookback) and refreshes group members.
+    On a scrape error, keeps the topics fetched completely before it, and the error.
     """
-    result = ForumResult(forum.id)
-    fetched: list[tuple[Topic, str]] = []
+    scraped = Scraped(ForumResult(forum.id), exhaustive=exhaustive)
+    result = scraped.result
     scraper = scraper_for(forum.engine, settings_for(forum))
     try:
+        if exhaustive:
+            for group in sorted(forum.member_groups()):
+                scraped.members[group] = await scraper.group_members(group)
         changed: list[TopicSummary] = []
-        async for summary in scraper.list_topics(known, now - forum.lookback):
+        listing = scraper.list_topics(known, now - forum.lookback, exhaustive=exhaustive)
+        async for summary in listing:
             result.topics_listed += 1
             progress(forum.id, "listing", result.topics_listed, None)
             if known.get(summary.topic_id) != summary.marker:
                 changed.append(summary)
         for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
             topic = await scraper.fetch_topic(summary)
-            fetched.append((topic, summary.marker))
+            scraped.topics.append((topic, summary.marker))
             result.topics_fetched += 1
             progress(forum.id, "fetching", result.topics_fetched, len(changed))
     except ScrapeError as err:
         result.error = str(err)
+    except Exception as err:  # one forum's surprise must not stop the other forums
+        result.error = (
+            f"forum '{forum.id}': unexpected {type(err).__name__}: {err}; "
+            "this is a forumwatch bug, please report it with this line"
+        )
     finally:
         await scraper.aclose()
-    return fetched, result
+    return scraped
 
 
 def _apply(
@@ -142,7 +172,8 @@ def _apply(
     stored = store.findings(forum.id)
     for (key, _rule), old in stored.items():
         titles.setdefault(key, (old.title, old.url))
-    changes = transitions(evaluate_topics(topics, forum, config, now), stored, titles, now)
+    found = evaluate_topics(topics, forum, config, now, store.group_members(forum.id))
+    changes = transitions(found, stored, titles, now)
     for change in changes:
         store.save_finding(change.stored)
         if change.notifies:
@@ -196,11 +227,19 @@ def run_cycle(
     report = CycleReport(now=now, dry_run=dry_run)
     for forum in config.forums:
         store.note_forum(forum.id, forum.engine, forum.url)
-        fetched, result = asyncio.run(scrape_forum(forum, store.markers(forum.id), now, progress))
+        last_full = store.last_full_scan(forum.id)
+        exhaustive = last_full is None or now - last_full >= forum.full_scan_every
+        known = store.markers(forum.id)
+        scraped = asyncio.run(scrape_forum(forum, known, now, progress, exhaustive=exhaustive))
+        result = scraped.result
         report.forums.append(result)
         with store.transaction():
-            result.topics_changed = sum(store.save_topic(t, marker) for t, marker in fetched)
+            result.topics_changed = sum(store.save_topic(t, m) for t, m in scraped.topics)
             if result.error is None:  # a half-read forum must not resolve or raise findings
+                for group, usernames in scraped.members.items():
+                    store.save_group_members(forum.id, group, usernames)
+                if exhaustive:
+                    store.full_scan_done(forum.id, now)
                 report.transitions += _apply(store, forum, config, now, active)
             if dry_run:
                 store.rollback()

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES, hours_between
-from forumwatch.model import Finding, Stage, Topic
+from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import iso
 
@@ -67,7 +67,9 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
         table.add_column(column, overflow="fold")
     for finding, topic in found:
         evidence = "\n".join(
-            f"#{e.post_number} {escape(e.username)} ({e.role.value})" for e in finding.evidence
+            f"#{e.post_number} {escape(e.username)} ({e.role.value}"
+            + (f", {e.kind.value})" if e.kind is not PostKind.REPLY else ")")
+            for e in finding.evidence
         )
         table.add_row(
             finding.key.forum_id,

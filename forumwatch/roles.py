@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from forumwatch.config import AppConfig, ForumConfig
 from forumwatch.model import Responders, Topic
 
@@ -18,18 +20,33 @@ def app_of(forum: ForumConfig, topic: Topic) -> AppConfig | None:
     return None
 
 
-def responders_for(forum: ForumConfig, topic: Topic) -> Responders:
-    """Forum-wide developers and staff, plus the developers of the topic's app."""
+GroupMembers = Mapping[str, frozenset[str]]  # forum group name → member usernames
+
+
+def responders_for(
+    forum: ForumConfig, topic: Topic, members: GroupMembers | None = None
+) -> Responders:
+    """Forum-wide developers and staff, plus the developers of the topic's app.
+
+    A group counts both through the posts' group badges and, where `members` knows the group,
+    through its member list (Discourse shows only a user's primary group on posts).
+    """
+    members = members or {}
     app = app_of(forum, topic)
     developers = set(forum.developers)
     developer_groups = set(forum.developer_groups)
     if app is not None:
         developers |= set(app.developers)
         developer_groups |= set(app.developer_groups)
+    staff = set(forum.staff)
+    for group in developer_groups:
+        developers |= members.get(group, frozenset())
+    for group in forum.staff_groups:
+        staff |= members.get(group, frozenset())
     return Responders(
         developers=frozenset(developers),
         developer_groups=frozenset(developer_groups),
-        staff=frozenset(forum.staff),
+        staff=frozenset(staff),
         staff_groups=frozenset(forum.staff_groups),
         app_id=app.id if app else "",
     )

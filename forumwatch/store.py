@@ -49,7 +49,11 @@ __all__ = [
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
-    last_ok_at TEXT, last_error TEXT, last_error_at TEXT
+    last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    forum_id TEXT, group_name TEXT, username TEXT,
+    PRIMARY KEY (forum_id, group_name, username)
 );
 CREATE TABLE IF NOT EXISTS authors (
     forum_id TEXT, username TEXT, display_name TEXT, forum_roles TEXT,
@@ -171,6 +175,32 @@ class Store:
         else:
             values = {"last_error": error, "last_error_at": iso(now)}
         self.db.table("forums").update(forum_id, values)
+
+    def last_full_scan(self, forum_id: str) -> datetime | None:
+        row = self._row("SELECT last_full_scan_at FROM forums WHERE id = ?", forum_id) or {}
+        return parse_iso(row.get("last_full_scan_at"))
+
+    def full_scan_done(self, forum_id: str, now: datetime) -> None:
+        self.db.table("forums").update(forum_id, {"last_full_scan_at": iso(now)})
+
+    def group_members(self, forum_id: str) -> dict[str, frozenset[str]]:
+        """Group name → member usernames, as last looked up."""
+        members: dict[str, set[str]] = {}
+        for r in self.db.query(
+            "SELECT group_name, username FROM group_members WHERE forum_id = ?", [forum_id]
+        ):
+            members.setdefault(r["group_name"], set()).add(r["username"])
+        return {group: frozenset(names) for group, names in members.items()}
+
+    def save_group_members(self, forum_id: str, group: str, usernames: frozenset[str]) -> None:
+        if self.group_members(forum_id).get(group, frozenset()) == usernames:
+            return
+        self.db.execute(
+            "DELETE FROM group_members WHERE forum_id = ? AND group_name = ?", [forum_id, group]
+        )
+        self.db.table("group_members").insert_all(
+            {"forum_id": forum_id, "group_name": group, "username": u} for u in sorted(usernames)
+        )
 
     # --- topics -------------------------------------------------------------------------------
 

@@ -13,11 +13,14 @@ from forumwatch.model import Topic
 class ScrapeError(Exception):
     """A forum could not be read; the message names the forum, the URL and what to do."""
 
-    def __init__(self, forum_id: str, url: str, problem: str, fix: str = "") -> None:
+    def __init__(
+        self, forum_id: str, url: str, problem: str, fix: str = "", *, status: int | None = None
+    ) -> None:
         self.forum_id = forum_id
         self.url = url
         self.problem = problem
         self.fix = fix
+        self.status = status  # the HTTP status behind the error, when there was one
         text = f"forum '{forum_id}': {problem} ({url})"
         super().__init__(f"{text}; {fix}" if fix else text)
 
@@ -68,12 +71,18 @@ class Scraper(Protocol):
     engine: ClassVar[str]
 
     def list_topics(
-        self, known: dict[str, str], since: datetime | None
+        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Yield topics bumped after `since`; may stop early once a page brings nothing new.
 
-        `known` maps topic ids to the markers stored at the last poll.
+        `known` maps topic ids to the markers stored at the last poll. `exhaustive` forbids that
+        early stop (closing or solving a topic does not bump it, so it may sit further down):
+        paging then ends only at the last page, at `max_pages`, or at topics older than `since`.
         """
+        ...
+
+    async def group_members(self, group: str) -> frozenset[str]:
+        """Usernames of every member (owners included) of one forum group."""
         ...
 
     async def fetch_topic(self, summary: TopicSummary) -> Topic:

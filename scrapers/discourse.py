@@ -6,16 +6,22 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from forumwatch.model import Topic
 from scrapers import discourse_parse as parse
-from scrapers.base import ForumSettings, ScrapeError, TopicSummary, register
+from scrapers.base import BadResponse, ForumSettings, ScrapeError, TopicSummary, register
 from scrapers.http import PoliteClient
 
 POSTS_PER_REQUEST = 20  # Discourse's chunk size for /t/{id}/posts.json
+MEMBERS_PER_REQUEST = 50  # Discourse's default `limit` for /groups/{name}/members.json
+MAX_MEMBER_PAGES = 200  # a safety net: a "developer group" of 10,000 is a config mistake
+GROUP_FIX = (
+    "check developer_groups/staff_groups in the config, "
+    "or set api_key so private groups can be read"
+)
 
 
 @register("discourse")
@@ -48,20 +54,24 @@ class DiscourseScraper:
         return datetime.now(UTC) - timedelta(days=self.settings.lookback_days)
 
     async def list_topics(
-        self, known: dict[str, str], since: datetime | None
+        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Yield topics bumped after `since`, each once, stopping at the first page with nothing
-        new (every non-pinned topic known with an unchanged marker, or bumped too long ago)."""
+        new (every non-pinned topic known with an unchanged marker, or bumped too long ago).
+
+        With `exhaustive`, known and unchanged pages do not stop the walk, only too old ones,
+        the last page or max_pages: closing or solving a topic changes it without a bump.
+        """
         cutoff = self._cutoff(since)
         seen: set[str] = set()
         for first_page in self._lists():
-            async for summary in self._walk(first_page, known, cutoff):
+            async for summary in self._walk(first_page, known, cutoff, exhaustive):
                 if summary.topic_id not in seen:
                     seen.add(summary.topic_id)
                     yield summary
 
     async def _walk(
-        self, first_page: str, known: dict[str, str], cutoff: datetime
+        self, first_page: str, known: dict[str, str], cutoff: datetime, exhaustive: bool
     ) -> AsyncIterator[TopicSummary]:
         """Every fresh-enough row of one topic list, page after page, until nothing new."""
         url: str | None = first_page
@@ -76,7 +86,9 @@ class DiscourseScraper:
             for summary in summaries:
                 if summary.bumped_at is None or summary.bumped_at >= cutoff:
                     yield summary
-            if _nothing_new(summaries, known, cutoff):
+            if _all_too_old(summaries, cutoff):
+                return
+            if not exhaustive and _all_known(summaries, known, cutoff):
                 return
             url = self._next_page(listing.get("more_topics_url"))
 
@@ -123,6 +135,38 @@ class DiscourseScraper:
             posts += _post_dicts(parse.need(stream, "posts", list, where, "post_stream."), where)
         return posts
 
+    async def group_members(self, group: str) -> frozenset[str]:
+        """Usernames of a group's members and owners, paging /groups/{name}/members.json by
+        offset until meta.total is reached or a page brings no new member."""
+        members: set[str] = set()
+        owners: set[str] = set()  # kept apart: owners also page by as members
+        offset = 0
+        for _ in range(MAX_MEMBER_PAGES):
+            page = await self._members_page(group, offset)
+            new_members = set(page.members) - members
+            members.update(page.members)
+            owners.update(page.owners)
+            offset += len(page.members)
+            if not new_members or (page.total is not None and offset >= page.total):
+                return frozenset(members | owners)
+        url = self.http.absolute(_members_path(group))
+        problem = f"group '{group}' has over {len(members)} members: is it the right group?"
+        raise BadResponse(self.settings.forum_id, url, problem, GROUP_FIX)
+
+    async def _members_page(self, group: str, offset: int) -> parse.MembersPage:
+        """One page of a group's members; an unknown or hidden group says so."""
+        path = _members_path(group)
+        params = {"offset": offset, "limit": MEMBERS_PER_REQUEST}
+        try:
+            data = await self.http.get_json(path, params)
+        except BadResponse as exc:
+            if exc.status != 404:
+                raise
+            problem = f"group '{group}' not found or not visible"
+            raise BadResponse(exc.forum_id, exc.url, problem, GROUP_FIX) from exc
+        where = parse.Where(self.settings.forum_id, self.http.absolute(path, params))
+        return parse.members_page(data, where)
+
     async def category_slugs(self) -> dict[int, str]:
         """id → slug, fetched once per scraper; {} when /categories.json cannot be read."""
         async with self._category_lock:
@@ -135,15 +179,27 @@ class DiscourseScraper:
             return self._category_slugs
 
 
-def _nothing_new(summaries: list[TopicSummary], known: dict[str, str], cutoff: datetime) -> bool:
-    """True when a page's non-pinned topics are all too old or all known and unchanged."""
+def _too_old(summary: TopicSummary, cutoff: datetime) -> bool:
+    return summary.bumped_at is not None and summary.bumped_at < cutoff
+
+
+def _all_too_old(summaries: list[TopicSummary], cutoff: datetime) -> bool:
+    """True when every non-pinned topic of a page was bumped before the cutoff."""
     regular = [s for s in summaries if not s.pinned]
-    if not regular:
-        return False  # only pinned topics (or none): the next page decides
-    return all(
-        (s.bumped_at is not None and s.bumped_at < cutoff) or known.get(s.topic_id) == s.marker
-        for s in regular
+    # only pinned topics (or none): the next page decides
+    return bool(regular) and all(_too_old(s, cutoff) for s in regular)
+
+
+def _all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: datetime) -> bool:
+    """True when a page's non-pinned topics are each too old or known with an unchanged marker."""
+    regular = [s for s in summaries if not s.pinned]
+    return bool(regular) and all(
+        _too_old(s, cutoff) or known.get(s.topic_id) == s.marker for s in regular
     )
+
+
+def _members_path(group: str) -> str:
+    return f"/groups/{quote(group, safe='')}/members.json"
 
 
 def _post_dicts(posts: list[Any], where: parse.Where) -> list[dict[str, Any]]:

@@ -213,3 +213,28 @@ def category_slugs(data: Any) -> dict[int, str]:
             found[category["id"]] = category["slug"]
         pending.extend(category.get("subcategory_list") or [])
     return found
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    """One page of /groups/{name}/members.json."""
+
+    members: tuple[str, ...]  # usernames under `members`: the part that pages
+    owners: tuple[str, ...]  # usernames under `owners` (sent whole on every page)
+    total: int | None  # meta.total; None where the server sends no meta (older versions)
+
+
+def _usernames(data: dict[str, Any], key: str, where: Where) -> tuple[str, ...]:
+    entries = need(data, key, list, where)
+    return tuple(need(entry, "username", str, where, f"{key}[].") for entry in entries)
+
+
+def members_page(data: Any, where: Where) -> MembersPage:
+    """A /groups/{name}/members.json page; `owners` and `meta` are optional, as on older servers."""
+    members = _usernames(data, "members", where)
+    owners = _usernames(data, "owners", where) if "owners" in data else ()
+    total = None
+    if "meta" in data:
+        meta = need(data, "meta", dict, where)
+        total = need(meta, "total", int, where, "meta.")
+    return MembersPage(members, owners, total)

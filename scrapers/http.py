@@ -154,11 +154,11 @@ class PoliteClient:
         status = response.status_code
         forum = self.settings.forum_id
         if status in (401, 403):
-            return BadResponse(forum, url, f"HTTP {status}: access denied", AUTH_FIX)
+            return BadResponse(forum, url, f"HTTP {status}: access denied", AUTH_FIX, status=status)
         if status == 404:
             fix = "check the forum's url and category names"
-            return BadResponse(forum, url, "HTTP 404: not found", fix)
-        return BadResponse(forum, url, f"HTTP {status}", "check the forum's config")
+            return BadResponse(forum, url, "HTTP 404: not found", fix, status=status)
+        return BadResponse(forum, url, f"HTTP {status}", "check the forum's config", status=status)
 
     def _decode(self, response: httpx.Response, url: str) -> Any:
         try:

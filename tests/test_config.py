@@ -161,3 +161,11 @@ def test_missing_config_file_says_how_to_get_one(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "no such file" in result.stderr
+
+
+def test_repeated_forum_id_is_refused(tmp_path: Path) -> None:
+    forum = GOOD[GOOD.index("  - id: market") :]
+
+    message = error_for(tmp_path, GOOD + forum)
+
+    assert "forum ids must be unique; repeated: ['market']" in message

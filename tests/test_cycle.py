@@ -244,3 +244,54 @@ def test_demo_shows_all_four_rules() -> None:
     assert result.returncode == 0, result.stderr
     for label in ("unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"):
         assert label in result.stdout
+
+
+def test_topic_closed_without_a_bump_is_caught_by_the_periodic_full_scan(
+    config_path: Path, forum: SampleForumServer
+) -> None:
+    forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat())
+    quiet = forum.forum.topic(103)  # on page 2 of the list; page 1 will not move
+    quiet.closed = True
+    quiet.posts.append(
+        SamplePost("anna_quality", NOW, "", post_type=3, action_code="closed.enabled")
+    )
+
+    soon = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(hours=1)).isoformat()
+    )
+    later = forumwatch(
+        "run", "-c", str(config_path), "--now", (NOW + timedelta(hours=6)).isoformat()
+    )
+
+    assert "RESOLVED market #103" not in soon.stdout  # closing does not bump: page 1 looks calm
+    assert "RESOLVED market #103" in later.stdout  # full_scan_every (6h) reads the whole list
+
+
+def test_developer_known_only_by_group_membership_answers(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    forum.forum.groups = {"vendor-team": ["petro_helper"]}
+    forum.forum.topic(101).posts.append(
+        SamplePost("petro_helper", NOW - timedelta(hours=4), "Дивимось, дякуємо.")
+    )  # a post whose author shows no group badge: only the member list says who he is
+    config = write_config(tmp_path, forum.url, extra="    developer_groups: [vendor-team]\n")
+
+    result = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
+
+    assert result.returncode == 0, result.stderr
+    assert "101" not in by_topic(findings_json(config))
+    assert any(p.startswith("/groups/vendor-team/members.json") for p in forum.requests)
+
+
+def test_database_that_is_not_sqlite_is_a_clear_config_error(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    database = tmp_path / "forumwatch.db"
+    database.write_text("my notes, not a database\n", encoding="utf-8")
+    config = write_config(tmp_path, forum.url)
+
+    result = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
+
+    assert result.returncode == 2
+    assert "cannot use it as a forumwatch database" in result.stderr
+    assert database.read_text(encoding="utf-8") == "my notes, not a database\n"

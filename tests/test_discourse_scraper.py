@@ -86,10 +86,13 @@ def _listing(
     server: SampleForumServer,
     known: dict[str, str] | None = None,
     since: datetime | None = None,
+    *,
+    exhaustive: bool = False,
     **overrides: Any,
 ) -> list[TopicSummary]:
     async def work(scraper: DiscourseScraper) -> list[TopicSummary]:
-        return [s async for s in scraper.list_topics(known or {}, since)]
+        listing = scraper.list_topics(known or {}, since, exhaustive=exhaustive)
+        return [s async for s in listing]
 
     return _run(server, work, **overrides)
 
@@ -269,6 +272,38 @@ def test_max_pages_bounds_paging(server: SampleForumServer) -> None:
     server.forum = _forum(*(_topic(i, i) for i in range(1, 7)), page_size=2)
     assert len(_listing(server, max_pages=2)) == 4
     assert len(server.requests) == 2
+
+
+def test_exhaustive_relisting_pages_through_unchanged_topics(server: SampleForumServer) -> None:
+    server.forum = _forum(*(_topic(i, i) for i in range(1, 6)), page_size=2)
+    known = {s.topic_id: s.marker for s in _listing(server)}
+    server.forum.topic(5).closed = True  # closing does not bump: topic 5 stays on the last page
+    server.clear_requests()
+    assert [s.topic_id for s in _listing(server, known)] == ["1", "2"]
+    assert server.requests == ["/latest.json"]
+    server.clear_requests()
+    summaries = _listing(server, known, exhaustive=True)
+    assert [s.topic_id for s in summaries] == ["1", "2", "3", "4", "5"]
+    assert server.requests == ["/latest.json", "/latest.json?page=1", "/latest.json?page=2"]
+    assert {s.topic_id for s in summaries if known[s.topic_id] != s.marker} == {"5"}
+
+
+def test_exhaustive_listing_still_stops_at_max_pages(server: SampleForumServer) -> None:
+    server.forum = _forum(*(_topic(i, i) for i in range(1, 7)), page_size=2)
+    known = {s.topic_id: s.marker for s in _listing(server)}
+    server.clear_requests()
+    assert len(_listing(server, known, exhaustive=True, max_pages=2)) == 4
+    assert server.requests == ["/latest.json", "/latest.json?page=1"]
+
+
+def test_exhaustive_listing_still_stops_at_since(server: SampleForumServer) -> None:
+    server.forum = _forum(*(_topic(i, i * 24) for i in range(1, 7)), page_size=2)
+    since = NOW - timedelta(hours=60)
+    known = {s.topic_id: s.marker for s in _listing(server, since=since)}
+    server.clear_requests()
+    summaries = _listing(server, known, since, exhaustive=True)
+    assert [s.topic_id for s in summaries] == ["1", "2"]
+    assert server.requests == ["/latest.json", "/latest.json?page=1"]  # page 1: 3 and 4 too old
 
 
 def test_categories_listed_by_slug_and_id_without_duplicates(server: SampleForumServer) -> None:

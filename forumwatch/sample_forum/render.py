@@ -54,7 +54,8 @@ def slugify(title: str) -> str:
 
 
 def _user_ids(forum: SampleForum) -> dict[str, int]:
-    names = sorted({p.username for t in forum.topics for p in t.posts})
+    posters = {p.username for t in forum.topics for p in t.posts}
+    names = sorted(posters.union(*forum.groups.values()))
     return {name: index + 1 for index, name in enumerate(names)}
 
 
@@ -257,3 +258,18 @@ def topic_posts(forum: SampleForum, topic_id: int, post_ids: list[int]) -> JsonD
     data["post_stream"] = {"posts": [_post_json(forum, topic, n) for n in numbers]}
     data["id"] = topic.id
     return data
+
+
+def group_members(forum: SampleForum, name: str, offset: int = 0, limit: int = 50) -> JsonDict:
+    """/groups/<name>/members.json?offset=N&limit=M, shaped like the real members_2.json capture
+    (members, owners, meta); KeyError for a group that does not exist."""
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
+    usernames = list(dict.fromkeys(forum.groups[name]))
+    user_ids = _user_ids(forum)
+    shown = usernames[offset : offset + limit]
+    return {
+        "members": [{"id": user_ids[u], "name": u, "username": u} for u in shown],
+        "owners": [],
+        "meta": {"total": len(usernames), "limit": limit, "offset": offset},
+    }

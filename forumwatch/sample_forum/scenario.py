@@ -68,6 +68,7 @@ class SampleForum:
     )
     page_size: int = 30  # topics per /latest.json page (Discourse's default)
     chunk_size: int = 20  # posts inlined in /t/{id}.json (Discourse's default)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group name → usernames
 
     def topic(self, topic_id: int) -> SampleTopic:
         for topic in self.topics:

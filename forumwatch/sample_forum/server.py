@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from forumwatch.sample_forum import render
 from forumwatch.sample_forum.scenario import SampleForum
@@ -30,6 +30,12 @@ def _page(query: dict[str, list[str]]) -> int:
 
 def _post_ids(query: dict[str, list[str]]) -> list[int]:
     return [int(i) for i in query.get("post_ids[]", [])]
+
+
+def _members(forum: SampleForum, name: str, query: dict[str, list[str]]) -> dict[str, Any]:
+    offset = int(query.get("offset", ["0"])[0])
+    limit = int(query.get("limit", ["50"])[0])  # Discourse's default
+    return render.group_members(forum, unquote(name), offset, limit)
 
 
 ROUTES: list[tuple[re.Pattern[str], Route]] = [
@@ -46,6 +52,7 @@ ROUTES: list[tuple[re.Pattern[str], Route]] = [
         re.compile(r"/t/(\d+)/posts\.json"),
         lambda f, m, q: render.topic_posts(f, int(m[1]), _post_ids(q)),
     ),
+    (re.compile(r"/groups/([^/]+)/members\.json"), lambda f, m, q: _members(f, m[1], q)),
 ]
 
 
