@@ -117,7 +117,7 @@ class DiscourseScraper:
         missing = [i for i in ids if i not in inlined]
         posts += await self._fetch_posts(summary.topic_id, missing)
         ctx = parse.TopicContext(self.base_url, await self.category_slugs(), summary)
-        return parse.topic_from_json(data, posts, ctx, where)
+        return parse.topic_from_json(data, [p for p in posts if not _deleted(p)], ctx, where)
 
     async def _fetch_posts(self, topic_id: str, post_ids: list[Any]) -> list[dict[str, Any]]:
         """Posts by id through /t/{id}/posts.json, POSTS_PER_REQUEST at a time."""
@@ -200,6 +200,11 @@ def _all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: dat
 
 def _members_path(group: str) -> str:
     return f"/groups/{quote(group, safe='')}/members.json"
+
+
+def _deleted(post: dict[str, Any]) -> bool:
+    """A deleted post (an API key with staff rights still sees it) answers and masks nothing."""
+    return bool(post.get("deleted_at")) or post.get("user_deleted") is True
 
 
 def _post_dicts(posts: list[Any], where: parse.Where) -> list[dict[str, Any]]:

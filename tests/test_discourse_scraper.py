@@ -454,3 +454,15 @@ def test_unreachable_forum_is_forum_unavailable() -> None:
         pass  # its port is now closed
     with pytest.raises(ForumUnavailable, match="network error"):
         _listing(stopped, max_retries=1)
+
+
+def test_deleted_posts_are_left_out(server: SampleForumServer) -> None:
+    page = json.loads(_capture_bytes("topic.json"))
+    posts = page["post_stream"]["posts"]
+    posts[2]["deleted_at"] = "2013-02-05T10:00:00.000-05:00"  # removed by a moderator
+    posts[3]["user_deleted"] = True  # withdrawn by its author
+    server.fail("/t/57.json", status=200, body=json.dumps(page).encode())
+
+    topic = _fetch(server, 57)
+
+    assert [p.number for p in topic.posts] == [1, 2]
