@@ -86,6 +86,10 @@ def cli() -> None:
     Check your configuration:               forumwatch check-config -c config.yaml
     Poll, evaluate and notify (for cron):   forumwatch run -c config.yaml
     See what is overdue right now:          forumwatch findings -c config.yaml
+
+    \b
+    Exit codes: 0 ok; 1 a forum or notifier failed (the others still ran),
+    or another run holds the database; 2 usage or config error.
     """
 
 
