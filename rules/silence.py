@@ -52,20 +52,8 @@ def unanswered(topic: Topic, responders: Responders, sla: Sla, now: datetime) ->
         evidence_of(p, topic, responders, _HIDDEN_NOTES.get(p.kind, ""))
         for p in hidden_posts(topic)
     )
-    summary = (
-        f"No answer from {_who(responders, ACKNOWLEDGERS)} for {_span(now - topic.created_at)};"
-        " nobody has replied publicly"
-    )
-    return _finding(
-        topic,
-        "unanswered",
-        sla,
-        now,
-        since=topic.created_at,
-        allowed=sla.acknowledge,
-        evidence=evidence,
-        summary=summary,
-        silent=silent_responders(responders, ACKNOWLEDGERS),
+    return _unacknowledged(
+        topic, "unanswered", responders, sla, now, evidence, "nobody has replied publicly"
     )
 
 
@@ -78,21 +66,8 @@ def masked_silence(topic: Topic, responders: Responders, sla: Sla, now: datetime
     if replies_by(topic, responders, ACKNOWLEDGERS):
         return None
     evidence = _masking_evidence(replies, topic, responders)
-    summary = (
-        f"No answer from {_who(responders, ACKNOWLEDGERS)} for {_span(now - topic.created_at)};"
-        f" {_masking_description(evidence)} masked the silence"
-    )
-    return _finding(
-        topic,
-        "masked_silence",
-        sla,
-        now,
-        since=topic.created_at,
-        allowed=sla.acknowledge,
-        evidence=evidence,
-        summary=summary,
-        silent=silent_responders(responders, ACKNOWLEDGERS),
-    )
+    masking = f"{_masking_description(evidence)} masked the silence"
+    return _unacknowledged(topic, "masked_silence", responders, sla, now, evidence, masking)
 
 
 @rule("no_diagnosis")
@@ -147,6 +122,32 @@ def follow_up_ignored(
         allowed=sla.follow_up,
         evidence=evidence,
         summary=summary,
+        silent=silent_responders(responders, ACKNOWLEDGERS),
+    )
+
+
+def _unacknowledged(
+    topic: Topic,
+    rule_id: str,
+    responders: Responders,
+    sla: Sla,
+    now: datetime,
+    evidence: tuple[Evidence, ...],
+    detail: str,
+) -> Finding | None:
+    """A finding that nobody responsible acknowledged the topic within `sla.acknowledge`."""
+    return _finding(
+        topic,
+        rule_id,
+        sla,
+        now,
+        since=topic.created_at,
+        allowed=sla.acknowledge,
+        evidence=evidence,
+        summary=(
+            f"No answer from {_who(responders, ACKNOWLEDGERS)} for"
+            f" {_span(now - topic.created_at)}; {detail}"
+        ),
         silent=silent_responders(responders, ACKNOWLEDGERS),
     )
 
