@@ -18,7 +18,7 @@ from forumwatch.notify.base import Notifier, notifiers
 from forumwatch.roles import GroupMembers, responders_for
 from forumwatch.store import Store, StoredFinding
 from rules.base import all_rules
-from scrapers.base import ForumSettings, ScrapeError, TopicSummary, scraper_for
+from scrapers.base import BadResponse, ForumSettings, ScrapeError, TopicSummary, scraper_for
 
 # progress(forum_id, what, done, total): what is "listing" or "fetching"
 Progress = Callable[[str, str, int, int | None], None]
@@ -34,6 +34,7 @@ class ForumResult:
     topics_listed: int = 0
     topics_fetched: int = 0
     topics_changed: int = 0
+    topics_gone: int = 0
     error: str | None = None
 
 
@@ -147,7 +148,13 @@ async def scrape_forum(
             if known.get(summary.topic_id) != summary.marker:
                 changed.append(summary)
         for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
-            topic = await scraper.fetch_topic(summary)
+            try:
+                topic = await scraper.fetch_topic(summary)
+            except BadResponse as err:
+                if err.status != 404:
+                    raise
+                result.topics_gone += 1  # deleted between list and fetch: nothing to judge
+                continue
             scraped.topics.append((topic, summary.marker))
             result.topics_fetched += 1
             progress(forum.id, "fetching", result.topics_fetched, len(changed))

@@ -295,3 +295,15 @@ def test_database_that_is_not_sqlite_is_a_clear_config_error(
     assert result.returncode == 2
     assert "cannot use it as a forumwatch database" in result.stderr
     assert database.read_text(encoding="utf-8") == "my notes, not a database\n"
+
+
+def test_topic_deleted_between_list_and_fetch_is_skipped_not_fatal(
+    config_path: Path, forum: SampleForumServer
+) -> None:
+    forum.fail("/t/101.json", status=404)
+
+    result = forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat())
+
+    assert result.returncode == 0, result.stderr
+    assert "8 fetched" in result.stdout
+    assert set(by_topic(findings_json(config_path))) == {"102", "103", "104", "105"}
