@@ -93,8 +93,8 @@ def summary_lines(report: CycleReport) -> list[str]:
         + f": {sum(f.topics_listed for f in report.forums)} topics listed, "
         f"{sum(f.topics_fetched for f in report.forums)} fetched, "
         f"{sum(f.topics_changed for f in report.forums)} changed.",
-        f"Findings: {report.count(Change.OPENED)} opened, {report.count(Change.ESCALATED)} "
-        f"escalated, {report.count(Change.RESOLVED)} resolved; "
+        f"Findings: {report.count(Change.OPENED)} opened{_already_escalated(report)}, "
+        f"{report.count(Change.ESCALATED)} escalated, {report.count(Change.RESOLVED)} resolved; "
         f"{report.messages_sent} message(s) sent.",
     ]
     if report.dry_run:
@@ -105,6 +105,16 @@ def summary_lines(report: CycleReport) -> list[str]:
             if t.notifies
         ]
     return lines
+
+
+def _already_escalated(report: CycleReport) -> str:
+    """' (2 already escalated)': findings first seen past their escalation time."""
+    late = sum(
+        1
+        for t in report.transitions
+        if t.change is Change.OPENED and t.stored.finding.stage is Stage.ESCALATED
+    )
+    return f" ({late} already escalated)" if late else ""
 
 
 @contextmanager

@@ -44,7 +44,7 @@ def test_run_flags_each_kind_of_silence_and_nothing_else(config_path: Path) -> N
 
     assert result.returncode == 0, result.stderr
     assert "9 topics listed, 9 fetched" in result.stdout
-    assert "5 opened" in result.stdout
+    assert "5 opened (1 already escalated), 0 escalated" in result.stdout
     assert by_topic(findings_json(config_path)) == {
         "101": {"unanswered"},  # nobody at all
         "102": {"masked_silence"},  # an integrator's note and the author's bump
