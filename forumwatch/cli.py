@@ -9,9 +9,9 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -168,7 +168,7 @@ def check_config(config_path: Path | None) -> None:
         )
 
 
-def _h(delta: Any) -> str:
+def _h(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:g}h"
 

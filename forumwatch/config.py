@@ -218,9 +218,6 @@ class Config(_Strict):
         _require_unique("forum", [f.id for f in self.forums])
         return self
 
-    def forum(self, forum_id: str) -> ForumConfig:
-        return next(f for f in self.forums if f.id == forum_id)
-
     def sla_for(self, forum: ForumConfig) -> Sla:
         sla = forum.sla or self.sla
         hours = forum.business_hours.to_model() if forum.business_hours else None

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from forumwatch.escalation import Change, Transition
 from forumwatch.model import Stage
+from rules.clock import wait_text
 
 RULE_TITLES = {
     "unanswered": "no answer at all",
@@ -13,14 +14,6 @@ RULE_TITLES = {
     "no_diagnosis": "acknowledged by staff, no developer diagnosis",
     "follow_up_ignored": "follow-up question ignored",
 }
-
-
-def hours_between(start: datetime, end: datetime) -> str:
-    """'31 h', or '45 min' under an hour."""
-    seconds = max(0.0, (end - start).total_seconds())
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.0f} h"
 
 
 def notice_text(transition: Transition, now: datetime) -> str:
@@ -31,14 +24,14 @@ def notice_text(transition: Transition, now: datetime) -> str:
     rule = RULE_TITLES.get(finding.rule, finding.rule)
     if transition.change is Change.RESOLVED:
         return (
-            f"RESOLVED {where}: answered after {hours_between(finding.opened_at, now)} "
+            f"RESOLVED {where}: answered after {wait_text(now - finding.opened_at)} "
             f"({rule})\n{stored.url}"
         )
     label = "ESCALATED" if finding.stage is Stage.ESCALATED else "OVERDUE"
     lines = [
         f"{label} {where}: {rule}",
         finding.summary,
-        f"waiting {hours_between(finding.opened_at, now)} since "
+        f"waiting {wait_text(now - finding.opened_at)} since "
         f"{finding.opened_at:%Y-%m-%d %H:%M} UTC, due {finding.due_at:%Y-%m-%d %H:%M} UTC",
     ]
     lines += [

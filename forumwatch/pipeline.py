@@ -117,7 +117,6 @@ class Scraped:
     result: ForumResult
     topics: list[tuple[Topic, str]] = field(default_factory=list)  # (topic, change marker)
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
-    exhaustive: bool = False
 
 
 async def scrape_forum(
@@ -133,7 +132,7 @@ async def scrape_forum(
     An exhaustive poll reads the whole list (within lookback) and refreshes group members.
     On a scrape error, keeps the topics fetched completely before it, and the error.
     """
-    scraped = Scraped(ForumResult(forum.id), exhaustive=exhaustive)
+    scraped = Scraped(ForumResult(forum.id))
     result = scraped.result
     scraper = scraper_for(forum.engine, settings_for(forum))
     try:
@@ -176,9 +175,7 @@ def _apply(
     """Inside one transaction: evaluate the forum's stored topics and record what changed."""
     topics = store.topics(forum.id, TopicState.OPEN)
     titles = {t.key: (t.title, t.url) for t in topics}
-    stored = store.findings(forum.id)
-    for (key, _rule), old in stored.items():
-        titles.setdefault(key, (old.title, old.url))
+    stored = store.findings(forum.id)  # resolutions keep the title stored with them
     found = evaluate_topics(topics, forum, config, now, store.group_members(forum.id))
     changes = transitions(found, stored, titles, now)
     for change in changes:

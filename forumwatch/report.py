@@ -14,10 +14,11 @@ from rich.progress import TaskID
 from rich.table import Table
 
 from forumwatch.escalation import Change
-from forumwatch.messages import RULE_TITLES, hours_between
+from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import iso
+from rules.clock import wait_text
 
 
 def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
             f"{escape(topic.title)}\n[link={topic.url}]{escape(topic.url)}[/link]",
             f"{finding.rule}\n[dim]{RULE_TITLES.get(finding.rule, '')}[/]",
             f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",
-            hours_between(finding.opened_at, now),
+            wait_text(now - finding.opened_at),
             escape(", ".join(finding.silent)),
             evidence or "-",
         )

@@ -112,8 +112,7 @@ def run_lock(database: Path) -> Iterator[None]:
             holder = handle.read().strip() or "another process"
             raise AlreadyRunning(
                 f"{database}: another forumwatch run is in progress ({holder}); "
-                "this one exits without touching the database. If no run is active, "
-                f"the lock is stale only if that process is gone: check it, then retry"
+                "this one exits without touching the database; try again when it has finished"
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -193,8 +192,12 @@ class Store:
         return {group: frozenset(names) for group, names in members.items()}
 
     def save_group_members(self, forum_id: str, group: str, usernames: frozenset[str]) -> None:
-        if self.group_members(forum_id).get(group, frozenset()) == usernames:
-            return
+        stored = self.db.query(
+            "SELECT username FROM group_members WHERE forum_id = ? AND group_name = ?",
+            [forum_id, group],
+        )
+        if frozenset(r["username"] for r in stored) == usernames:
+            return  # unchanged: keep re-runs write-free
         self.db.execute(
             "DELETE FROM group_members WHERE forum_id = ? AND group_name = ?", [forum_id, group]
         )
@@ -263,10 +266,6 @@ class Store:
             topic_from_row(r, authors, posts.get(r["topic_id"], []))
             for r in self.db.query(f"SELECT * FROM topics WHERE {where} ORDER BY topic_id", params)
         ]
-
-    def topic_count(self, forum_id: str) -> int:
-        row = self._row("SELECT count(*) AS n FROM topics WHERE forum_id = ?", forum_id) or {}
-        return int(row.get("n", 0))
 
     # --- findings -----------------------------------------------------------------------------
 

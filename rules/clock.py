@@ -85,3 +85,9 @@ def _require_valid(hours: BusinessHours) -> None:
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"the SLA clock needs an aware datetime, got naive {moment.isoformat()}")
+
+
+def wait_text(waited: timedelta) -> str:
+    """A waiting time for people: '45 min' under an hour, else whole hours ('31 h')."""
+    minutes = max(0, int(waited.total_seconds() // 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"

@@ -34,7 +34,7 @@ from rules.answers import (
     waiting_posts,
 )
 from rules.base import rule
-from rules.clock import deadline
+from rules.clock import deadline, wait_text
 
 _HIDDEN_NOTES = {
     PostKind.WHISPER: "whisper: not visible to the customer",
@@ -84,7 +84,7 @@ def no_diagnosis(topic: Topic, responders: Responders, sla: Sla, now: datetime) 
     )
     summary = (
         f"Staff ({_names(staff_replies)}) acknowledged the topic, but no diagnosis from"
-        f" {_who(responders, DIAGNOSERS)} for {_span(now - topic.created_at)}"
+        f" {_who(responders, DIAGNOSERS)} for {wait_text(now - topic.created_at)}"
     )
     return _finding(
         topic,
@@ -110,7 +110,7 @@ def follow_up_ignored(
     since = waiting[0].created_at  # like Zendesk's next reply time: the oldest unanswered post
     evidence = tuple(evidence_of(p, topic, responders, "waiting for an answer") for p in waiting)
     summary = (
-        f"No answer from {_who(responders, ACKNOWLEDGERS)} for {_span(now - since)}"
+        f"No answer from {_who(responders, ACKNOWLEDGERS)} for {wait_text(now - since)}"
         f" to {_follow_ups(evidence)} after the last answer"
     )
     return _finding(
@@ -146,7 +146,7 @@ def _unacknowledged(
         evidence=evidence,
         summary=(
             f"No answer from {_who(responders, ACKNOWLEDGERS)} for"
-            f" {_span(now - topic.created_at)}; {detail}"
+            f" {wait_text(now - topic.created_at)}; {detail}"
         ),
         silent=silent_responders(responders, ACKNOWLEDGERS),
     )
@@ -232,12 +232,6 @@ def _labelled(label: str, usernames: Iterable[str]) -> str:
 def _names(posts: Iterable[Post]) -> str:
     """Distinct authors of `posts`, in the order they first posted."""
     return ", ".join(dict.fromkeys(p.author.username for p in posts))
-
-
-def _span(waited: timedelta) -> str:
-    """A waiting time for people: '45 min' under an hour, else whole hours ('31 h')."""
-    minutes = max(0, int(waited.total_seconds() // 60))
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
 
 
 def _count(n: int, noun: str) -> str:
