@@ -15,10 +15,12 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.pipeline import CycleReport, current_findings, run_cycle
 from forumwatch.report import findings_json, findings_table, progress_printer, summary_lines
+from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 
 CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
@@ -28,6 +30,7 @@ NOW_HELP = (
 )
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+_redact = Redactor()  # replaced by the loaded config's: no secret reaches the terminal
 
 
 def stdout() -> Console:
@@ -36,8 +39,14 @@ def stdout() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=160)
 
 
+def say_error(message: str, label: str = "") -> None:
+    """Each line of `message` on stderr as `forumwatch: ...`, secrets masked, markup inert."""
+    for line in _redact(message).splitlines() or [""]:
+        stderr.print(f"[bold red]forumwatch:[/] {label}{escape(line)}", markup=True)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    stderr.print(f"[bold red]forumwatch:[/] {message}", markup=True)
+    say_error(message)
     sys.exit(code)
 
 
@@ -58,10 +67,13 @@ now_option = click.option("--now", callback=parse_now, metavar="ISO", help=NOW_H
 
 
 def _load(config_path: Path | None) -> Config:
+    global _redact
     try:
-        return load_config(config_path or default_config_path())
+        config = load_config(config_path or default_config_path())
     except ConfigError as err:
         fail(str(err), 2)
+    _redact = config.redactor()
+    return config
 
 
 @contextmanager
@@ -117,12 +129,14 @@ def run(config_path: Path | None, now: datetime | None, dry_run: bool) -> None:
 def _print_report(report: CycleReport) -> None:
     for forum in report.forums:
         if forum.error:
-            stderr.print(f"[bold red]forumwatch:[/] {forum.error}", markup=True)
+            say_error(forum.error)
+        for warning in forum.warnings:
+            say_error(warning, "warning: ")
     for error in report.delivery_errors:
-        stderr.print(f"[bold red]forumwatch:[/] delivery failed: {error}", markup=True)
+        say_error(error, "delivery failed: ")
     out = stdout()
     for line in summary_lines(report):
-        out.print(line)
+        out.print(_redact(line), markup=False)
 
 
 @cli.command()
@@ -151,7 +165,7 @@ def findings(config_path: Path | None, now: datetime | None, output_format: str)
 @cli.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
-    """Validate the config file and print what it watches; exit 2 on the first problem."""
+    """Validate the config file and print what it watches; exit 2 listing every problem."""
     path = config_path or default_config_path()
     config = _load(path)
     out = Console(highlight=False)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic import (
 )
 
 from forumwatch.model import BusinessHours, Sla
+from forumwatch.secrets import Redactor, is_secret_key, secret_values
 from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
 
 DEFAULT_CONFIG = "config.yaml"
@@ -37,11 +39,16 @@ _UNITS = {
     "min": "minutes",
     "s": "seconds",
 }
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message is one line for a person to act on."""
+    """The configuration cannot be used; each problem is one line for a person to act on."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(problems))
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -58,6 +65,29 @@ def parse_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_size(value: Any) -> int:
+    """'8MB', '512 KiB', '2m', 1048576 → bytes (K, M and G count in powers of 1024)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a size; write it like 8MB, 512KB or 1GB")
+    unit = (match.group(2) or "b").lower()[0]
+    return int(float(match.group(1)) * 1024 ** "bkmg".index(unit))
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+def _positive(delta: timedelta) -> timedelta:
+    if delta <= timedelta(0):
+        raise ValueError("must be longer than zero; write it like 20s, 30m or 2h")
+    return delta
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 def _stringify(value: Any) -> Any:
@@ -103,6 +133,8 @@ class BusinessHoursConfig(_Strict):
     @field_validator("days")
     @classmethod
     def _weekday_names(cls, days: list[str]) -> list[str]:
+        if not days:
+            raise ValueError("needs at least one working day, e.g. [mon, tue, wed, thu, fri]")
         bad = [d for d in days if d.lower()[:3] not in _WEEKDAYS]
         if bad:
             raise ValueError(f"{bad} are not weekdays; use mon, tue, wed, thu, fri, sat, sun")
@@ -151,14 +183,18 @@ class ForumConfig(_Strict):
     business_hours: BusinessHoursConfig | None = None
     api_key: str | None = None
     api_username: str | None = None
-    lookback: Duration = timedelta(days=90)
+    lookback: PositiveDuration = timedelta(days=90)
     # Closing or solving a topic does not bump it, so incremental polls can miss it; this often
     # the whole list (within lookback) is read again, and group memberships refreshed.
     full_scan_every: Duration = timedelta(hours=6)
     max_pages: int = Field(default=50, ge=1)
     requests_per_second: float = Field(default=1.0, gt=0, le=20)
     max_concurrency: int = Field(default=2, ge=1, le=2)
-    timeout: Duration = timedelta(seconds=20)
+    # the whole of one request (connect, headers and body), so a server that drips bytes
+    # cannot hold the run
+    timeout: PositiveDuration = timedelta(seconds=20)
+    # a response larger than this after decompression is refused (gzip bombs, runaway pages)
+    max_response_size: ByteSize = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_backoff: Duration = timedelta(seconds=1)  # first pause; doubles, with jitter
 
@@ -209,6 +245,9 @@ class NotifyConfig(_Strict):
 
 class Config(_Strict):
     database: Path = Path("forumwatch.db")
+    # a run that takes longer reports the forums it has not reached as skipped (cron runs
+    # must never pile up behind one slow forum)
+    max_run_time: PositiveDuration = timedelta(minutes=30)
     sla: SlaConfig = SlaConfig()
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()
@@ -217,6 +256,10 @@ class Config(_Strict):
     def _forum_ids_unique(self) -> Config:
         _require_unique("forum", [f.id for f in self.forums])
         return self
+
+    def redactor(self) -> Redactor:
+        """Masks every secret of this config (api keys, tokens, passwords) in a text."""
+        return Redactor(secret_values(self.model_dump(mode="json")))
 
     def sla_for(self, forum: ForumConfig) -> Sla:
         sla = forum.sla or self.sla
@@ -245,22 +288,35 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(source.data, dict):
         raise ConfigError(f"{path}:1 the top level must be a mapping with a `forums:` list")
     try:
-        config = Config.model_validate(source.data)
+        config = Config.model_validate(_strip_secrets(source.data))
     except ValidationError as err:
-        raise ConfigError(_first_problem(err, source)) from None
+        raise ConfigError(*_problems(err, source)) from None
     if not config.database.is_absolute():
         config = config.model_copy(update={"database": path.parent / config.database})
     return config
 
 
-def _first_problem(err: ValidationError, source: YamlSource) -> str:
-    problem = err.errors()[0]
-    loc = tuple(problem["loc"])
-    message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] == "extra_forbidden":
-        message = "unknown key; check its spelling against the example config.yaml"
-    elif problem["type"] == "missing":
-        message = "is required"
-    more = len(err.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source.where(loc)}: {message}{suffix}"
+def _strip_secrets(data: Any, key: str = "") -> Any:
+    """A copy of parsed YAML whose secret values lost surrounding white space (a pasted key
+    often ends in a newline, which HTTP libraries then quote back in their errors)."""
+    if isinstance(data, dict):
+        return {k: _strip_secrets(v, str(k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_strip_secrets(v, key) for v in data]
+    if isinstance(data, str) and is_secret_key(key):
+        return data.strip()
+    return data
+
+
+def _problems(err: ValidationError, source: YamlSource) -> list[str]:
+    """One line per problem, each naming the file, the line and the key."""
+    lines = []
+    for problem in err.errors():
+        loc = tuple(problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key; check its spelling against the example config.yaml"
+        elif problem["type"] == "missing":
+            message = "is required"
+        lines.append(f"{source.where(loc)}: {message}")
+    return lines

@@ -24,6 +24,7 @@ class TopicState(StrEnum):
     CLOSED = "closed"
     SOLVED = "solved"
     ARCHIVED = "archived"
+    DELETED = "deleted"  # gone from the forum (404/410): nobody can answer it any more
 
 
 class Role(StrEnum):

@@ -6,6 +6,7 @@ Everything the CLI does is a function here that a test can call without a subpro
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,14 @@ from forumwatch.notify.base import Notifier, notifiers
 from forumwatch.roles import GroupMembers, responders_for
 from forumwatch.store import Store, StoredFinding
 from rules.base import all_rules
-from scrapers.base import BadResponse, ForumSettings, ScrapeError, TopicSummary, scraper_for
+from scrapers.base import (
+    BadResponse,
+    ForumSettings,
+    ScrapeError,
+    Scraper,
+    TopicSummary,
+    scraper_for,
+)
 
 # progress(forum_id, what, done, total): what is "listing" or "fetching"
 Progress = Callable[[str, str, int, int | None], None]
@@ -36,12 +44,15 @@ class ForumResult:
     topics_changed: int = 0
     topics_gone: int = 0
     error: str | None = None
+    skipped: bool = False  # not polled at all: the run had reached max_run_time
+    warnings: list[str] = field(default_factory=list)  # e.g. one malformed topic, skipped
 
 
 @dataclass
 class CycleReport:
     now: datetime
     dry_run: bool
+    dry_run_reason: str = "nothing was stored or sent; the database is unchanged"
     forums: list[ForumResult] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     messages_sent: int = 0
@@ -126,47 +137,70 @@ async def scrape_forum(
     progress: Progress,
     *,
     exhaustive: bool = False,
+    time_limit: float | None = None,
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
     An exhaustive poll reads the whole list (within lookback) and refreshes group members.
-    On a scrape error, keeps the topics fetched completely before it, and the error.
+    On a scrape error, or when `time_limit` seconds run out, keeps the topics fetched completely
+    before it, and the error.
     """
     scraped = Scraped(ForumResult(forum.id))
-    result = scraped.result
     scraper = scraper_for(forum.engine, settings_for(forum))
     try:
-        if exhaustive:
-            for group in sorted(forum.member_groups()):
-                scraped.members[group] = await scraper.group_members(group)
-        changed: list[TopicSummary] = []
-        listing = scraper.list_topics(known, now - forum.lookback, exhaustive=exhaustive)
-        async for summary in listing:
-            result.topics_listed += 1
-            progress(forum.id, "listing", result.topics_listed, None)
-            if known.get(summary.topic_id) != summary.marker:
-                changed.append(summary)
-        for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
-            try:
-                topic = await scraper.fetch_topic(summary)
-            except BadResponse as err:
-                if err.status != 404:
-                    raise
-                result.topics_gone += 1  # deleted between list and fetch: nothing to judge
-                continue
-            scraped.topics.append((topic, summary.marker))
-            result.topics_fetched += 1
-            progress(forum.id, "fetching", result.topics_fetched, len(changed))
+        async with asyncio.timeout(time_limit):
+            await _poll(scraper, forum, known, now, progress, scraped, exhaustive)
     except ScrapeError as err:
-        result.error = str(err)
+        scraped.result.error = str(err)
+    except TimeoutError:
+        scraped.result.error = (
+            f"forum '{forum.id}': the run reached max_run_time while polling it; the topics "
+            "read so far are kept and the rest are read next run (raise max_run_time if this "
+            "forum is simply large)"
+        )
     except Exception as err:  # one forum's surprise must not stop the other forums
-        result.error = (
+        scraped.result.error = (
             f"forum '{forum.id}': unexpected {type(err).__name__}: {err}; "
             "this is a forumwatch bug, please report it with this line"
         )
     finally:
+        scraped.result.warnings += getattr(scraper, "warnings", [])
         await scraper.aclose()
     return scraped
+
+
+async def _poll(
+    scraper: Scraper,
+    forum: ForumConfig,
+    known: dict[str, str],
+    now: datetime,
+    progress: Progress,
+    scraped: Scraped,
+    exhaustive: bool,
+) -> None:
+    """The poll itself: group members (exhaustive only), the list, then each changed topic."""
+    result = scraped.result
+    if exhaustive:
+        for group in sorted(forum.member_groups()):
+            scraped.members[group] = await scraper.group_members(group)
+    changed: list[TopicSummary] = []
+    listing = scraper.list_topics(known, now - forum.lookback, exhaustive=exhaustive)
+    async for summary in listing:
+        result.topics_listed += 1
+        progress(forum.id, "listing", result.topics_listed, None)
+        if known.get(summary.topic_id) != summary.marker:
+            changed.append(summary)
+    for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
+        try:
+            topic = await scraper.fetch_topic(summary)
+        except BadResponse as err:
+            if err.status != 404:
+                raise
+            result.topics_gone += 1  # deleted between list and fetch: nothing to judge
+            continue
+        scraped.topics.append((topic, summary.marker))
+        result.topics_fetched += 1
+        progress(forum.id, "fetching", result.topics_fetched, len(changed))
 
 
 def _apply(
@@ -229,13 +263,23 @@ def run_cycle(
     now = now or started
     active = notifiers(config) if active is None else active
     report = CycleReport(now=now, dry_run=dry_run)
+    redact = config.redactor()
+    deadline = time.monotonic() + config.max_run_time.total_seconds()
     for forum in config.forums:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            report.forums.append(_skipped(forum, config))
+            continue
         store.note_forum(forum.id, forum.engine, forum.url)
         last_full = store.last_full_scan(forum.id)
         exhaustive = last_full is None or now - last_full >= forum.full_scan_every
         known = store.markers(forum.id)
-        scraped = asyncio.run(scrape_forum(forum, known, now, progress, exhaustive=exhaustive))
+        scraped = asyncio.run(
+            scrape_forum(forum, known, now, progress, exhaustive=exhaustive, time_limit=remaining)
+        )
         result = scraped.result
+        result.error = redact(result.error) if result.error else None
+        result.warnings = [redact(w) for w in result.warnings]
         report.forums.append(result)
         with store.transaction():
             result.topics_changed = sum(store.save_topic(t, m) for t, m in scraped.topics)
@@ -255,10 +299,19 @@ def run_cycle(
     return report
 
 
+def _skipped(forum: ForumConfig, config: Config) -> ForumResult:
+    error = (
+        f"forum '{forum.id}': skipped, the run reached max_run_time "
+        f"({config.max_run_time}) before this forum; it is polled next run"
+    )
+    return ForumResult(forum.id, error=error, skipped=True)
+
+
 def summary(report: CycleReport) -> dict[str, object]:
     return {
         "forums": len(report.forums),
-        "failed_forums": [f.forum_id for f in report.forums if f.error],
+        "failed_forums": [f.forum_id for f in report.forums if f.error and not f.skipped],
+        "skipped_forums": [f.forum_id for f in report.forums if f.skipped],
         "topics_listed": sum(f.topics_listed for f in report.forums),
         "topics_fetched": sum(f.topics_fetched for f in report.forums),
         "opened": report.count(Change.OPENED),

@@ -86,11 +86,13 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
 
 def summary_lines(report: CycleReport) -> list[str]:
     """The short summary `run` prints at the end."""
-    failed = [f for f in report.forums if f.error]
-    prefix = "[dry run, nothing stored or sent] " if report.dry_run else ""
-    lines = [
-        f"{prefix}{len(report.forums)} forum(s) polled"
+    failed = [f for f in report.forums if f.error and not f.skipped]
+    skipped = [f for f in report.forums if f.skipped]
+    lines = [f"Dry run: {report.dry_run_reason}."] if report.dry_run else []
+    lines += [
+        f"{len(report.forums) - len(skipped)} forum(s) polled"
         + (f", {len(failed)} failed" if failed else "")
+        + (f", {len(skipped)} skipped (max_run_time reached)" if skipped else "")
         + f": {sum(f.topics_listed for f in report.forums)} topics listed, "
         f"{sum(f.topics_fetched for f in report.forums)} fetched, "
         f"{sum(f.topics_changed for f in report.forums)} changed.",

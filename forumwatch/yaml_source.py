@@ -96,8 +96,8 @@ def _build(
 def _substitute(value: str, where: Any, environ: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         var, default = match.group(1), match.group(2)
-        if var in environ:
-            return environ[var]
+        if var in environ:  # `echo key > file` and pasted keys end in a newline: never wanted
+            return environ[var].strip()
         if default is not None:
             return default
         raise SourceError(
