@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig
 from forumwatch.escalation import Change, Transition, transitions
@@ -27,6 +27,8 @@ from scrapers.base import (
     TopicSummary,
     scraper_for,
 )
+
+GONE_STATUSES = (404, 410)  # the topic was deleted (or hidden) on the forum
 
 # progress(forum_id, what, done, total): what is "listing" or "fetching"
 Progress = Callable[[str, str, int, int | None], None]
@@ -52,7 +54,7 @@ class ForumResult:
 class CycleReport:
     now: datetime
     dry_run: bool
-    dry_run_reason: str = "nothing was stored or sent; the database is unchanged"
+    dry_run_reason: str = "nothing was stored or sent; the database is unchanged"  # see why_dry_run
     forums: list[ForumResult] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
     messages_sent: int = 0
@@ -84,6 +86,7 @@ def settings_for(forum: ForumConfig) -> ForumSettings:
         max_concurrency=forum.max_concurrency,
         timeout_seconds=forum.timeout.total_seconds(),
         max_retries=forum.max_retries,
+        max_response_bytes=forum.max_response_size,
         options={"backoff_base": forum.retry_backoff.total_seconds()},
     )
 
@@ -194,7 +197,7 @@ async def _poll(
         try:
             topic = await scraper.fetch_topic(summary)
         except BadResponse as err:
-            if err.status != 404:
+            if err.status not in GONE_STATUSES:
                 raise
             result.topics_gone += 1  # deleted between list and fetch: nothing to judge
             continue
@@ -247,6 +250,35 @@ async def deliver(store: Store, active: list[Notifier], now: datetime) -> tuple[
             store.mark_sent(message.id, now)
             sent += 1
     return sent, errors
+
+
+DRY_RUN_ASKED = "nothing was stored or sent; the database is unchanged"
+CLOCK_SLACK = timedelta(minutes=5)  # clocks of a VPS and a laptop may differ a little
+
+
+def why_dry_run(
+    asked: bool, now: datetime | None, last_run_now: datetime | None, wall: datetime
+) -> str | None:
+    """Why this run must store nothing, or None when it may persist its results.
+
+    A simulated moment must never poison later real runs: a future `--now` would mark full scans
+    done and resolve findings early; one before the last stored run would "resolve" what that
+    run had already found due. Both run as dry runs instead.
+    """
+    if asked:
+        return DRY_RUN_ASKED
+    if now is not None and now > wall + CLOCK_SLACK:
+        return (
+            f"--now is later than the real clock ({wall:%Y-%m-%d %H:%M} UTC), so nothing was "
+            "stored or sent; simulated futures never reach the database"
+        )
+    if now is not None and last_run_now is not None and now < last_run_now:
+        return (
+            "--now is earlier than the last stored run "
+            f"({last_run_now:%Y-%m-%d %H:%M} UTC), so nothing was stored or sent; "
+            "history is not rewritten"
+        )
+    return None
 
 
 def run_cycle(

@@ -33,6 +33,11 @@ class BadResponse(ScrapeError):
     """The forum answered, but not with what its API promises (malformed or truncated JSON, 4xx)."""
 
 
+class MalformedTopic(BadResponse):
+    """One topic (or list row) holds a field that cannot be trusted: it is skipped with a warning
+    and fetched again next run, while the rest of the forum is still watched."""
+
+
 class LayoutChanged(ScrapeError):
     """An HTML page no longer matches its selector profile."""
 
@@ -62,6 +67,7 @@ class ForumSettings:
     max_concurrency: int = 2
     timeout_seconds: float = 20.0
     max_retries: int = 3
+    max_response_bytes: int = 8 * 1024 * 1024  # after decompression; larger bodies are refused
     options: dict[str, Any] = field(default_factory=dict)  # engine-specific extras
 
 

@@ -1,6 +1,11 @@
 """The polite HTTP client every scraper uses: one User-Agent, explicit timeouts, per-host pacing and
 concurrency limits, bounded retries with backoff, and errors that say what to do.
 
+It is also the one place that distrusts forums: every request has a total deadline (a server that
+drips a byte at a time cannot hold a run), every body is capped after decompression (see
+`scrapers.bounded`), and redirects are followed only within the forum's own scheme, host and port,
+so credentials in the headers never reach another host.
+
 Options read from `ForumSettings.options` (all optional, mostly for tests):
 `backoff_base` (s, default 1.0), `backoff_max` (s, default 30), `retry_after_max` (s, default 120).
 """
@@ -11,6 +16,7 @@ import asyncio
 import json
 import random
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +28,13 @@ from typing import Any
 import httpx
 
 from scrapers.base import BadResponse, ForumSettings, ForumUnavailable
+from scrapers.bounded import (
+    ACCEPT_ENCODING,
+    BodyTooLarge,
+    UnsupportedEncoding,
+    read_capped,
+    size_text,
+)
 
 Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
 Query = list[tuple[str, str | int | float | bool | None]]
@@ -31,6 +44,10 @@ UP_FIX = "check that the forum is up; forumwatch retries next run"
 RATE_FIX = "lower requests_per_second for this forum; forumwatch retries next run"
 AUTH_FIX = "check api_key/api_username in the forum's config"
 JSON_FIX = "the forum or a proxy returned a broken page; retried next run"
+SIZE_FIX = "raise max_response_size for this forum if its pages really are that large"
+REDIRECT_FIX = "set the forum's url to the address it now redirects to"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 
 def user_agent() -> str:
@@ -82,11 +99,17 @@ class PoliteClient:
         self._gates: dict[str, _HostGate] = {}
         self._client = httpx.AsyncClient(
             base_url=settings.url.rstrip("/"),
-            headers={"User-Agent": user_agent(), "Accept": "application/json", **settings.headers},
+            headers={
+                "User-Agent": user_agent(),
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                **settings.headers,
+            },
             timeout=httpx.Timeout(settings.timeout_seconds),
-            follow_redirects=True,
+            follow_redirects=False,  # see _fetch: only within the forum's own origin
             transport=transport,
         )
+        self._origin = _origin(httpx.URL(settings.url))
 
     async def __aenter__(self) -> PoliteClient:
         return self
@@ -126,22 +149,64 @@ class PoliteClient:
             failure.fix,
         )
 
-    async def _attempt(self, url: str) -> httpx.Response | _Failure:
-        """One polite request: a response worth decoding, or a failure worth retrying."""
+    async def _attempt(self, url: str) -> bytes | _Failure:
+        """One polite request: a body worth decoding, or a failure worth retrying."""
         gate = self._gate(httpx.URL(url).host)
+        deadline = self.settings.timeout_seconds
         async with gate.slots:
             await gate.wait_turn()
             try:
-                response = await self._client.get(url)
-            except httpx.TimeoutException:
-                return _Failure(f"timed out after {self.settings.timeout_seconds:g} s")
+                async with asyncio.timeout(deadline):  # the whole exchange, not each read
+                    return await self._fetch(url)
+            except (TimeoutError, httpx.TimeoutException):
+                return _Failure(f"no complete response within {deadline:g} s")
             except httpx.TransportError as exc:
                 return _Failure(f"network error ({type(exc).__name__}: {exc})")
-        if response.status_code in RETRY_STATUSES:
-            return self._retryable(response)
-        if response.status_code >= 400:
-            raise self._client_error(response, url)
-        return response
+
+    async def _fetch(self, url: str) -> bytes | _Failure:
+        """GET `url`, following same-origin redirects, and read the body within the cap."""
+        target = httpx.URL(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._client.build_request("GET", target)
+            response = await self._client.send(request, stream=True)
+            try:
+                if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                    target = self._redirect_target(response, url)
+                    continue
+                if response.status_code in RETRY_STATUSES:
+                    return self._retryable(response)
+                if response.status_code >= 400:
+                    raise self._client_error(response, url)
+                return await self._body(response, url)
+            finally:
+                await response.aclose()
+        problem = f"more than {MAX_REDIRECTS} redirects"
+        raise BadResponse(self.settings.forum_id, url, problem, REDIRECT_FIX)
+
+    def _redirect_target(self, response: httpx.Response, url: str) -> httpx.URL:
+        """Where a redirect points, if it stays on the forum's origin; otherwise BadResponse."""
+        target = response.url.join(response.headers["location"])
+        if _origin(target) != self._origin:
+            problem = (
+                f"redirected to {target.scheme}://{target.host}, outside the configured "
+                f"{self._origin[0]}://{self._origin[1]}; not followed, so no credentials left it"
+            )
+            raise BadResponse(self.settings.forum_id, url, problem, REDIRECT_FIX)
+        return target
+
+    async def _body(self, response: httpx.Response, url: str) -> bytes:
+        forum, limit = self.settings.forum_id, self.settings.max_response_bytes
+        try:
+            return await read_capped(response, limit)
+        except BodyTooLarge:
+            problem = f"response from {url} exceeds {size_text(limit)} after decompression"
+            raise BadResponse(forum, url, problem, SIZE_FIX) from None
+        except UnsupportedEncoding as exc:
+            problem = f"response uses Content-Encoding '{exc}', which was not asked for"
+            raise BadResponse(forum, url, problem, JSON_FIX) from None
+        except zlib.error as exc:
+            problem = f"compressed response is corrupt ({exc})"
+            raise BadResponse(forum, url, problem, JSON_FIX) from None
 
     def _retryable(self, response: httpx.Response) -> _Failure:
         status = response.status_code
@@ -158,11 +223,13 @@ class PoliteClient:
         if status == 404:
             fix = "check the forum's url and category names"
             return BadResponse(forum, url, "HTTP 404: not found", fix, status=status)
+        if status == 410:
+            return BadResponse(forum, url, "HTTP 410: gone", "check the forum's url", status=status)
         return BadResponse(forum, url, f"HTTP {status}", "check the forum's config", status=status)
 
-    def _decode(self, response: httpx.Response, url: str) -> Any:
+    def _decode(self, content: bytes, url: str) -> Any:
         try:
-            return json.loads(response.content)
+            return json.loads(content)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             problem = f"response is not valid JSON (truncated or malformed): {exc}"
             raise BadResponse(self.settings.forum_id, url, problem, JSON_FIX) from exc
@@ -181,6 +248,12 @@ class PoliteClient:
             slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
             self._gates[host] = _HostGate(slots, interval)
         return self._gates[host]
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (default ports spelled out): what a redirect may not leave."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
 
 
 def _query(params: Params | None) -> Query | None:
