@@ -3,19 +3,27 @@
 Topics and posts as last seen, findings with their stage, the outbox of notifications (one row per
 finding, stage and recipient) and a log of runs. WAL mode; read-then-write work happens inside
 `BEGIN IMMEDIATE` so two processes can never interleave their decisions.
+
+A database file is never damaged or silently misused: before opening a file for writing, the store
+looks at it read-only and refuses another application's database, a newer schema or a damaged
+file; every SQLite or OS failure leaves as a one-line `StoreError` naming the file and the fix.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Concatenate, Literal, ParamSpec, TextIO, TypeVar
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -36,6 +44,7 @@ from forumwatch.store_rows import (
 )
 
 __all__ = [
+    "SCHEMA_VERSION",
     "AlreadyRunning",
     "OutboxMessage",
     "Store",
@@ -46,6 +55,7 @@ __all__ = [
     "run_lock",
 ]
 
+SCHEMA_VERSION = 1  # PRAGMA user_version of our files; 0 = written before versioning (legacy)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
@@ -73,7 +83,7 @@ CREATE TABLE IF NOT EXISTS findings (
     forum_id TEXT, topic_id TEXT, rule TEXT, episode INTEGER, stage TEXT,
     opened_at TEXT, due_at TEXT, escalate_at TEXT,
     first_seen_at TEXT, escalated_at TEXT, resolved_at TEXT,
-    evidence TEXT, summary TEXT, silent TEXT, title TEXT, url TEXT,
+    evidence TEXT, summary TEXT, silent TEXT, title TEXT, url TEXT, resolution TEXT,
     PRIMARY KEY (forum_id, topic_id, rule)
 );
 CREATE TABLE IF NOT EXISTS outbox (
@@ -87,7 +97,14 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, channel);
+CREATE INDEX IF NOT EXISTS findings_open ON findings (forum_id, resolved_at);
+CREATE INDEX IF NOT EXISTS runs_now ON runs (now);
 """
+OUR_TABLES = frozenset({"forums", "topics", "findings", "outbox", "runs"})
+MEMORY = Path(":memory:")
+_MAGIC = b"SQLite format 3\x00"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class AlreadyRunning(Exception):
@@ -95,18 +112,213 @@ class AlreadyRunning(Exception):
 
 
 class StoreError(Exception):
-    """The database file cannot be used (not SQLite, unwritable, ...)."""
+    """The database file cannot be used (not SQLite, unwritable, ...); one line with the fix."""
+
+
+def _damaged(path: Path, detail: str) -> str:
+    return (
+        f"{path}: cannot use it as a forumwatch database: the file is damaged or not SQLite "
+        f"({detail}); restore it from a backup or move it aside and let forumwatch start a new one"
+    )
+
+
+def _explain(
+    path: Path, err: BaseException, *, read_only: bool = False, thing: str = "the database"
+) -> str:
+    """One line saying what went wrong with `path` and what the user can do about it.
+
+    SQLite's result code (not its wording) tells the cases apart; OS errors by errno.
+    """
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    number = err.errno if isinstance(err, OSError) else None
+    if primary == sqlite3.SQLITE_FULL or number in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"{path}: the disk holding {thing} is full; free space there "
+            "(nothing of this run was stored; the next run redoes it)"
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return _damaged(path, str(err))
+    if read_only and primary == sqlite3.SQLITE_READONLY:
+        return (
+            f"{path}: opened read-only (dry run or `findings`), yet forumwatch tried to write it; "
+            "nothing was written; please report this forumwatch bug"
+        )
+    if (
+        primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+        or isinstance(err, PermissionError)
+        or number in (errno.EACCES, errno.EPERM, errno.EROFS)
+    ):
+        return (
+            f"{path}: cannot write {thing} (read-only file or folder); give the user running "
+            "forumwatch write access to the file and its folder"
+        )
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            f"{path}: another program keeps {thing} locked ({err}); close it (a database "
+            "browser?) and run forumwatch again"
+        )
+    return f"{path}: {thing} failed ({err}); check the disk and the file, then run forumwatch again"
 
 
 @contextmanager
-def run_lock(database: Path) -> Iterator[None]:
-    """Hold `<database>.lock` for a whole cycle; a second holder gets `AlreadyRunning` at once."""
+def _translated(
+    path: Path, *, read_only: bool = False, thing: str = "the database"
+) -> Iterator[None]:
+    """Turn SQLite and OS errors inside the block into a one-line `StoreError`."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as err:
+        raise StoreError(_explain(path, err, read_only=read_only, thing=thing)) from err
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as file:
+        return file.read(100)
+
+
+def _read_only_uri(path: Path, header: bytes) -> str:
+    """A URI that reads `path` without creating or changing any file.
+
+    SQLite reads a WAL-mode file read-only by creating `-wal` and `-shm` next to it and leaves them
+    behind. Without a `-wal` file everything is in the main file, so `immutable=1` reads it with no
+    side file (and no locking: readers that may meet a writer hold `run_lock(write=False)`). With
+    a `-wal` present its pages are needed, and the side files exist already.
+    """
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    in_wal_mode = header.startswith(_MAGIC) and header[18:19] == b"\x02"
+    if in_wal_mode and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
+def _truncation(path: Path, header: bytes) -> str | None:
+    """Why the file is cut short, if its header says it is longer than it is.
+
+    SQLite itself notices a truncated file only when it reads a missing page, possibly mid-run.
+    The header's page count is trustworthy when its version-valid-for number matches the change
+    counter; a pending `-wal` may legitimately hold pages the main file lacks.
+    """
+    if len(header) < 100 or not header.startswith(_MAGIC) or Path(f"{path}-wal").exists():
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    expected = page_size * int.from_bytes(header[28:32], "big")
+    size = path.stat().st_size
+    if header[24:28] == header[92:96] and expected > size:
+        return f"the file has {size} bytes, its header says {expected}"
+    return None
+
+
+def _inspect(path: Path) -> Literal["new", "ours", "legacy"]:
+    """What `path` holds, found without writing a byte or creating a side file.
+
+    "new": missing, empty, or SQLite without tables; "ours": this schema version; "legacy": our
+    tables from before `user_version` was set. Raises `StoreError` for what forumwatch must not
+    touch: another application's database, a newer schema, a damaged or non-SQLite file.
+    """
+    if path == MEMORY:
+        return "new"
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder; point `database:` at a file inside it")
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return "new"
+        header = _header(path)
+    except PermissionError:
+        raise StoreError(
+            f"{path}: cannot read the database (no permission); give the user running "
+            "forumwatch read and write access to the file and its folder"
+        ) from None
+    if cut := _truncation(path, header):
+        raise StoreError(_damaged(path, cut))
+    with _translated(path):
+        conn = sqlite3.connect(_read_only_uri(path, header), uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = sorted(
+                name
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if not name.startswith("sqlite_")
+            )
+        finally:
+            conn.close()
+    ours = set(tables) >= OUR_TABLES
+    if ours and version == SCHEMA_VERSION:
+        return "ours"
+    if ours and version == 0:
+        return "legacy"
+    if not tables and version == 0:
+        return "new"
+    if ours and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer forumwatch (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade forumwatch"
+        )
+    raise StoreError(
+        f"{path}: this is another application's SQLite database (tables: "
+        f"{', '.join(tables) or 'none'}); forumwatch leaves it untouched; "
+        "point `database:` at a new file"
+    )
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a file or folder we may not write before SQLite opens it.
+
+    SQLite opens a read-only file read-only without a word, and then leaves `-wal` and `-shm`
+    files behind that it may not remove.
+    """
+    for target in (path, path.parent) if path.exists() else (path.parent,):
+        if not os.access(target, os.W_OK):
+            raise StoreError(_explain(path, PermissionError(errno.EACCES, "not writable")))
+
+
+def _missing_columns(conn: sqlite3.Connection) -> list[str]:
+    """ALTER TABLE statements adding the columns SCHEMA has and the file's tables lack."""
+    model = sqlite3.connect(":memory:")
+    try:
+        model.executescript(SCHEMA)
+        alters = []
+        for (table,) in model.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for _, column, declared, _, default, _ in model.execute(f"PRAGMA table_info({table})"):
+                if have and column not in have:  # a missing table comes whole from SCHEMA
+                    alters.append(
+                        f"ALTER TABLE {table} ADD COLUMN {column} {declared}"
+                        + ("" if default is None else f" DEFAULT {default}")
+                    )
+        return alters
+    finally:
+        model.close()
+
+
+def _open_lock(lock_path: Path, write: bool) -> TextIO | None:
+    """The lock file, opened for `write` (created if need be) or to read; None if absent."""
+    with _translated(lock_path, thing="the run lock"):
+        if write:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            return lock_path.open("a+")
+        try:
+            return lock_path.open("r")
+        except FileNotFoundError:
+            return None  # no run ever held it: nobody can be running
+
+
+@contextmanager
+def run_lock(database: Path, *, write: bool = True) -> Iterator[None]:
+    """Hold `<database>.lock` for a whole cycle; a second holder gets `AlreadyRunning` at once.
+
+    `write=False` (dry runs, readers) neither creates nor writes the lock file: it takes a shared
+    lock on an existing one, which detects a running cycle and keeps one from starting meanwhile.
+    """
     lock_path = Path(f"{database}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle: TextIO = lock_path.open("a+")
+    handle = _open_lock(lock_path, write)
+    if handle is None:
+        yield
+        return
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_EX if write else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
@@ -114,56 +326,162 @@ def run_lock(database: Path) -> Iterator[None]:
                 f"{database}: another forumwatch run is in progress ({holder}); "
                 "this one exits without touching the database; try again when it has finished"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-        handle.flush()
+        if write:
+            with _translated(lock_path, thing="the run lock"):
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+                handle.flush()
         yield
     finally:
         handle.close()  # closing releases the flock
 
 
+def _translating(
+    method: Callable[Concatenate[Store, _P], _R],
+) -> Callable[Concatenate[Store, _P], _R]:
+    """Store method whose SQLite/OS errors become a one-line `StoreError` (see `_translated`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._translated():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Store:
-    """A forumwatch database file."""
+    """A forumwatch database file (or, for dry runs, a throwaway copy in memory)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
+        """Open `path` after checking read-only that it is ours (see `_inspect`).
+
+        `create=False` refuses to start a new database; `read_only=True` never creates, migrates,
+        switches to WAL or writes anything (`findings`, dry runs).
+        """
         self.path = path
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(path)
-            self.db.conn.execute("PRAGMA busy_timeout = 5000")
-            self.db.enable_wal()
-            self.db.conn.executescript(SCHEMA)
-        except (sqlite3.DatabaseError, OSError) as err:
+        self.read_only = read_only
+        self._depth = 0  # open `transaction()` blocks
+        self._failed: BaseException | None = None  # a store error inside the open transaction
+        kind = _inspect(path)
+        if kind == "new" and (read_only or not create):
             raise StoreError(
-                f"{path}: cannot use it as a forumwatch database ({err}); "
-                "point `database:` in the config at a new or existing forumwatch file"
-            ) from None
+                f"{path}: no forumwatch database here yet; run `forumwatch run` first "
+                "(or check `database:` in the config)"
+            )
+        with _translated(path):
+            if read_only:
+                conn = sqlite3.connect(_read_only_uri(path, _header(path)), uri=True)
+            else:
+                if path != MEMORY:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _check_writable(path)
+                conn = sqlite3.connect(path)
+        try:
+            with _translated(path, read_only=read_only):
+                self.db = sqlite_utils.Database(conn)
+                conn.execute("PRAGMA busy_timeout = 5000")
+            if not read_only:
+                with self._translated():
+                    self.db.enable_wal()
+                self._migrate()
+        except BaseException:
+            conn.close()
+            raise
 
+    @classmethod
+    def in_memory(cls, copy_of: Path | None = None) -> Store:
+        """A store in RAM for dry runs: empty, or a copy of the database at `copy_of`.
+
+        The copy is read without writing a byte; the dry run may then store whatever it likes,
+        nothing reaches the disk. (It costs memory the size of the database.)
+        """
+        store = cls(MEMORY)
+        if copy_of is not None:
+            source = cls(copy_of, read_only=True)
+            try:
+                with _translated(copy_of):
+                    source.db.conn.backup(store.db.conn)
+                store._migrate()  # a legacy file's copy gets the current schema
+            finally:
+                source.close()
+        return store
+
+    def _migrate(self) -> None:
+        """Bring a new or legacy database to SCHEMA_VERSION in one transaction: all or nothing."""
+        conn = self.db.conn
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            # Fail now, not mid-run, if the file or its folder cannot be written: SQLite opens a
+            # read-only file silently read-only. A rolled-back write reaches no file.
+            with self._translated():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                finally:
+                    conn.rollback()
+            return
+        with self.transaction():  # BEGIN IMMEDIATE: a concurrent opener waits, then sees it done
+            for statement in [*_missing_columns(conn), *SCHEMA.split(";")]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """`_translated` for this file; outside a transaction, also undo a half-done statement."""
+        try:
+            with _translated(self.path, read_only=self.read_only):
+                yield
+        except StoreError as err:
+            if self._depth:
+                self._failed = err  # the transaction must not commit what came after
+            else:
+                self._rollback_quietly()
+            raise
+
+    def _rollback_quietly(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # the original error says more
+            self.db.conn.rollback()
+
+    @_translating
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE … COMMIT: all of the block is stored or none of it.
+
+        Rolled back on any error, also when COMMIT itself fails (disk full) or a store error was
+        caught inside the block. Read-only stores use a plain BEGIN, which takes no write lock.
+        """
+        with self._translated():
+            self.db.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+        self._depth += 1
         try:
             yield
+            if self._failed is not None:
+                raise StoreError(str(self._failed))
+            with self._translated():
+                self.db.conn.commit()
         except BaseException:
-            self.db.rollback()
+            self._rollback_quietly()
             raise
-        self.db.commit()
+        finally:
+            self._depth -= 1
+            self._failed = None
 
+    @_translating
     def rollback(self) -> None:
         self.db.rollback()
 
     # --- forums -------------------------------------------------------------------------------
 
+    @_translating
     def note_forum(self, forum_id: str, engine: str, url: str) -> None:
         existing = self._row("SELECT engine, url FROM forums WHERE id = ?", forum_id)
         if existing != {"engine": engine, "url": url}:
             self.db.table("forums").upsert({"id": forum_id, "engine": engine, "url": url}, pk="id")
 
+    @_translating
     def forum_poll_result(self, forum_id: str, error: str | None, now: datetime) -> None:
         """Remember the forum's last success, or its current error (kept until it recovers)."""
         row = self._row("SELECT last_error FROM forums WHERE id = ?", forum_id) or {}
@@ -175,13 +493,16 @@ class Store:
             values = {"last_error": error, "last_error_at": iso(now)}
         self.db.table("forums").update(forum_id, values)
 
+    @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:
         row = self._row("SELECT last_full_scan_at FROM forums WHERE id = ?", forum_id) or {}
         return parse_iso(row.get("last_full_scan_at"))
 
+    @_translating
     def full_scan_done(self, forum_id: str, now: datetime) -> None:
         self.db.table("forums").update(forum_id, {"last_full_scan_at": iso(now)})
 
+    @_translating
     def group_members(self, forum_id: str) -> dict[str, frozenset[str]]:
         """Group name → member usernames, as last looked up."""
         members: dict[str, set[str]] = {}
@@ -191,6 +512,7 @@ class Store:
             members.setdefault(r["group_name"], set()).add(r["username"])
         return {group: frozenset(names) for group, names in members.items()}
 
+    @_translating
     def save_group_members(self, forum_id: str, group: str, usernames: frozenset[str]) -> None:
         stored = self.db.query(
             "SELECT username FROM group_members WHERE forum_id = ? AND group_name = ?",
@@ -207,11 +529,13 @@ class Store:
 
     # --- topics -------------------------------------------------------------------------------
 
+    @_translating
     def markers(self, forum_id: str) -> dict[str, str]:
         """Topic id → the change marker stored at its last fetch."""
         rows = self.db.query("SELECT topic_id, marker FROM topics WHERE forum_id = ?", [forum_id])
         return {r["topic_id"]: r["marker"] for r in rows}
 
+    @_translating
     def save_topic(self, topic: Topic, marker: str) -> bool:
         """Store a freshly fetched topic; returns False (and writes nothing) if nothing changed."""
         row = topic_row(topic, marker)
@@ -245,6 +569,7 @@ class Store:
         if stored != row:
             self.db.table("authors").upsert(row, pk=("forum_id", "username"))
 
+    @_translating
     def topics(self, forum_id: str, state: TopicState | None = None) -> list[Topic]:
         """Every stored topic of a forum (optionally only those in `state`), posts included."""
         where, params = "forum_id = ?", [forum_id]
@@ -267,8 +592,57 @@ class Store:
             for r in self.db.query(f"SELECT * FROM topics WHERE {where} ORDER BY topic_id", params)
         ]
 
+    @_translating
+    def topic(self, key: TopicKey) -> Topic | None:
+        """One stored topic with its posts, or None; reads only that topic's rows."""
+        row = self._row(
+            "SELECT * FROM topics WHERE forum_id = ? AND topic_id = ?", key.forum_id, key.topic_id
+        )
+        if row is None:
+            return None
+        post_rows = list(
+            self.db.query(
+                "SELECT * FROM posts WHERE forum_id = ? AND topic_id = ? ORDER BY number",
+                [key.forum_id, key.topic_id],
+            )
+        )
+        names = sorted({row["author"]} | {r["author"] for r in post_rows})
+        authors = {
+            r["username"]: author_from_row(r)
+            for r in self.db.query(
+                f"SELECT * FROM authors WHERE forum_id = ? "
+                f"AND username IN ({', '.join('?' * len(names))})",
+                [key.forum_id, *names],
+            )
+        }
+        return topic_from_row(row, authors, [post_from_row(r, authors) for r in post_rows])
+
+    @_translating
+    def mark_topic_deleted(self, key: TopicKey) -> None:
+        """The topic is gone from the forum (404/410): nobody can answer it any more."""
+        with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside
+            self.db.execute(
+                "UPDATE topics SET state = ? WHERE forum_id = ? AND topic_id = ?",
+                [TopicState.DELETED.value, key.forum_id, key.topic_id],
+            )
+
     # --- findings -----------------------------------------------------------------------------
 
+    @_translating
+    def open_finding_topics(self, forum_id: str) -> dict[str, datetime | None]:
+        """Topic id → last activity of the open topics that have an unresolved finding.
+
+        Uses the `findings_open` index and reads two columns, however many topics are stored.
+        """
+        rows = self.db.query(
+            "SELECT DISTINCT t.topic_id, t.last_activity_at FROM findings f "
+            "JOIN topics t USING (forum_id, topic_id) "
+            "WHERE f.forum_id = ? AND f.resolved_at IS NULL AND t.state = ?",
+            [forum_id, TopicState.OPEN.value],
+        )
+        return {r["topic_id"]: parse_iso(r["last_activity_at"]) for r in rows}
+
+    @_translating
     def findings(self, forum_id: str | None = None) -> dict[tuple[TopicKey, str], StoredFinding]:
         """Every stored finding (open and resolved), by (topic key, rule)."""
         sql, params = "SELECT * FROM findings", []
@@ -277,11 +651,13 @@ class Store:
         found = (stored_finding_from_row(r) for r in self.db.query(sql, params))
         return {(s.finding.key, s.finding.rule): s for s in found}
 
+    @_translating
     def save_finding(self, stored: StoredFinding) -> None:
         self.db.table("findings").upsert(finding_row(stored), pk=("forum_id", "topic_id", "rule"))
 
     # --- outbox -------------------------------------------------------------------------------
 
+    @_translating
     def enqueue(
         self,
         stored: StoredFinding,
@@ -309,6 +685,7 @@ class Store:
             ],
         )
 
+    @_translating
     def told(self, stored: StoredFinding) -> list[tuple[str, str]]:
         """(channel, recipient) pairs already told about this finding episode."""
         f = stored.finding
@@ -319,6 +696,7 @@ class Store:
         )
         return [(r["channel"], r["recipient"]) for r in rows]
 
+    @_translating
     def pending(self, channel: str) -> list[OutboxMessage]:
         rows = self.db.query(
             "SELECT * FROM outbox WHERE sent_at IS NULL AND channel = ? ORDER BY id", [channel]
@@ -336,6 +714,7 @@ class Store:
             for r in rows
         ]
 
+    @_translating
     def mark_sent(self, message_id: int, now: datetime) -> None:
         self.db.execute(
             "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
@@ -345,6 +724,7 @@ class Store:
 
     # --- runs ---------------------------------------------------------------------------------
 
+    @_translating
     def record_run(
         self, started_at: datetime, now: datetime, status: str, summary: dict[str, Any]
     ) -> None:
@@ -358,6 +738,15 @@ class Store:
             }
         )
         self.db.conn.commit()
+
+    @_translating
+    def last_run_now(self) -> datetime | None:
+        """The (possibly simulated) `now` of the latest recorded run, None before the first.
+
+        ISO texts in UTC sort like the moments they name, so the `runs_now` index answers it.
+        """
+        row = self._row("SELECT max(now) AS now FROM runs") or {}
+        return parse_iso(row.get("now"))
 
     def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
         return next(iter(self.db.query(sql, list(params))), None)

@@ -38,6 +38,7 @@ class StoredFinding:
     resolved_at: datetime | None
     title: str
     url: str
+    resolution: str = ""  # how it ended, e.g. "closed without an answer after 11 h of waiting"
 
     @property
     def is_open(self) -> bool:
@@ -161,6 +162,7 @@ def stored_finding_from_row(r: dict[str, Any]) -> StoredFinding:
         resolved_at=parse_iso(r["resolved_at"]),
         title=r["title"] or "",
         url=r["url"] or "",
+        resolution=r.get("resolution") or "",  # absent when read from a not yet migrated file
     )
 
 
@@ -196,4 +198,5 @@ def finding_row(stored: StoredFinding) -> dict[str, Any]:
         "silent": json.dumps(list(f.silent)),
         "title": stored.title,
         "url": stored.url,
+        "resolution": stored.resolution,
     }
