@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
-from forumwatch.pipeline import CycleReport, current_findings, run_cycle
+from forumwatch.pipeline import CycleReport, current_findings, run_cycle, why_dry_run
 from forumwatch.report import findings_json, findings_table, progress_printer, summary_lines
 from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
@@ -77,13 +77,38 @@ def _load(config_path: Path | None) -> Config:
 
 
 @contextmanager
-def _open_store(config: Config) -> Iterator[Store]:
+def _open_store(
+    config: Config, *, dry_run: bool = False, read_only: bool = False
+) -> Iterator[Store]:
+    """The config's database: as it is, read-only, or (dry runs) a copy in memory."""
+    database = config.database
     try:
-        store = Store(config.database)
+        if dry_run:
+            store = Store.in_memory(copy_of=database if _exists(database) else None)
+        else:
+            store = Store(database, create=not read_only, read_only=read_only)
     except StoreError as err:
         fail(str(err), 2)
     try:
         yield store
+    finally:
+        store.close()
+
+
+def _exists(database: Path) -> bool:
+    return database.exists() and database.stat().st_size > 0
+
+
+def _last_run_now(database: Path) -> datetime | None:
+    """The moment the latest stored run judged at, read without writing; None without a db."""
+    if not _exists(database):
+        return None
+    try:
+        store = Store(database, create=False, read_only=True)
+    except StoreError as err:
+        fail(str(err), 2)
+    try:
+        return store.last_run_now()
     finally:
         store.close()
 
@@ -108,20 +133,39 @@ def cli() -> None:
 @cli.command()
 @config_option
 @now_option
-@click.option("--dry-run", is_flag=True, help="Poll and evaluate, but store and send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Poll and evaluate, but store and send nothing: not a byte on disk changes.",
+)
 def run(config_path: Path | None, now: datetime | None, dry_run: bool) -> None:
     """Run one cycle: poll the forums, apply the rules, send notifications.
 
     Safe to start from cron every few minutes: a run that finds another one still going exits
     at once (code 1) without touching the database.
+
+    \b
+    --now may replay a past moment (stored like a real run), but a --now later than the
+    real clock, or earlier than the last stored run, runs as a dry run: a simulated future
+    must never mark scans done or resolve findings for later real runs.
     """
     config = _load(config_path)
-    with _open_store(config) as store:
+    reason = why_dry_run(dry_run, now, _last_run_now(config.database), datetime.now(UTC))
+    with _open_store(config, dry_run=reason is not None) as store:
         try:
-            with run_lock(config.database), progress_printer(stderr) as progress:
-                report = run_cycle(store, config, now, dry_run=dry_run, progress=progress)
+            with (
+                run_lock(config.database, write=reason is None),
+                progress_printer(stderr) as progress,
+            ):
+                report = run_cycle(
+                    store, config, now, dry_run=reason is not None, progress=progress
+                )
         except AlreadyRunning as err:
             fail(str(err), 1)
+        except StoreError as err:
+            fail(str(err), 2)
+    if reason is not None:
+        report.dry_run_reason = reason
     _print_report(report)
     sys.exit(report.exit_code)
 
@@ -151,10 +195,13 @@ def _print_report(report: CycleReport) -> None:
     help="json prints an array for scripts.",
 )
 def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
-    """Show what the rules flag now (or at --now) over the stored topics. Changes nothing."""
+    """Show what the rules flag now (or at --now) over the stored topics. Changes nothing.
+
+    Reads the database without writing to it; with no database yet, says so (exit 2).
+    """
     config = _load(config_path)
     moment = now or datetime.now(UTC)
-    with _open_store(config) as store:
+    with _open_store(config, read_only=True) as store:
         found = current_findings(store, config, moment)
     if output_format == "json":
         click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))

@@ -23,10 +23,8 @@ def notice_text(transition: Transition, now: datetime) -> str:
     where = f"{finding.key.forum_id} #{finding.key.topic_id} «{stored.title}»"
     rule = RULE_TITLES.get(finding.rule, finding.rule)
     if transition.change is Change.RESOLVED:
-        return (
-            f"RESOLVED {where}: answered after {wait_text(now - finding.opened_at)} "
-            f"({rule})\n{stored.url}"
-        )
+        how = stored.resolution or f"no longer flagged after {wait_text(now - finding.opened_at)}"
+        return f"RESOLVED {where}: {how} ({rule})\n{stored.url}"
     label = "ESCALATED" if finding.stage is Stage.ESCALATED else "OVERDUE"
     lines = [
         f"{label} {where}: {rule}",

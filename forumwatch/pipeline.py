@@ -8,20 +8,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.messages import notice_text
-from forumwatch.model import Finding, Stage, Topic, TopicState
+from forumwatch.model import Finding, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, notifiers
+from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, responders_for
 from forumwatch.store import Store, StoredFinding
 from rules.base import all_rules
 from scrapers.base import (
     BadResponse,
     ForumSettings,
+    MalformedTopic,
     ScrapeError,
     Scraper,
     TopicSummary,
@@ -130,6 +132,7 @@ class Scraped:
 
     result: ForumResult
     topics: list[tuple[Topic, str]] = field(default_factory=list)  # (topic, change marker)
+    gone: list[str] = field(default_factory=list)  # topic ids the forum answers 404/410 for
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
 
 
@@ -141,10 +144,13 @@ async def scrape_forum(
     *,
     exhaustive: bool = False,
     time_limit: float | None = None,
+    watched: Iterable[str] = (),
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
-    An exhaustive poll reads the whole list (within lookback) and refreshes group members.
+    An exhaustive poll reads the whole list (within lookback), refreshes group members and
+    fetches each `watched` topic (one with an open finding) that the list no longer shows, to
+    learn whether it was deleted.
     On a scrape error, or when `time_limit` seconds run out, keeps the topics fetched completely
     before it, and the error.
     """
@@ -152,7 +158,7 @@ async def scrape_forum(
     scraper = scraper_for(forum.engine, settings_for(forum))
     try:
         async with asyncio.timeout(time_limit):
-            await _poll(scraper, forum, known, now, progress, scraped, exhaustive)
+            await _poll(scraper, forum, known, now, progress, scraped, exhaustive, set(watched))
     except ScrapeError as err:
         scraped.result.error = str(err)
     except TimeoutError:
@@ -180,6 +186,7 @@ async def _poll(
     progress: Progress,
     scraped: Scraped,
     exhaustive: bool,
+    watched: set[str],
 ) -> None:
     """The poll itself: group members (exhaustive only), the list, then each changed topic."""
     result = scraped.result
@@ -187,23 +194,39 @@ async def _poll(
         for group in sorted(forum.member_groups()):
             scraped.members[group] = await scraper.group_members(group)
     changed: list[TopicSummary] = []
+    listed: set[str] = set()
     listing = scraper.list_topics(known, now - forum.lookback, exhaustive=exhaustive)
     async for summary in listing:
         result.topics_listed += 1
+        listed.add(summary.topic_id)
         progress(forum.id, "listing", result.topics_listed, None)
         if known.get(summary.topic_id) != summary.marker:
             changed.append(summary)
+    if exhaustive:  # a watched topic missing from the whole list may have been deleted
+        changed += [TopicSummary(i, known.get(i, "")) for i in sorted(watched - listed)]
     for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
-        try:
-            topic = await scraper.fetch_topic(summary)
-        except BadResponse as err:
-            if err.status not in GONE_STATUSES:
-                raise
-            result.topics_gone += 1  # deleted between list and fetch: nothing to judge
-            continue
-        scraped.topics.append((topic, summary.marker))
-        result.topics_fetched += 1
+        topic = await _fetch(scraper, summary, scraped)
+        if topic is not None:
+            scraped.topics.append((topic, summary.marker))
+            result.topics_fetched += 1
         progress(forum.id, "fetching", result.topics_fetched, len(changed))
+
+
+async def _fetch(scraper: Scraper, summary: TopicSummary, scraped: Scraped) -> Topic | None:
+    """One topic, or None when it is gone (noted) or malformed (warned; fetched again next run)."""
+    try:
+        return await scraper.fetch_topic(summary)
+    except MalformedTopic as err:
+        scraped.result.warnings.append(
+            f"{err}; this topic is skipped (its stored version and findings are kept) "
+            "and read again next run"
+        )
+    except BadResponse as err:
+        if err.status not in GONE_STATUSES:
+            raise
+        scraped.result.topics_gone += 1
+        scraped.gone.append(summary.topic_id)
+    return None
 
 
 def _apply(
@@ -213,13 +236,28 @@ def _apply(
     topics = store.topics(forum.id, TopicState.OPEN)
     titles = {t.key: (t.title, t.url) for t in topics}
     stored = store.findings(forum.id)  # resolutions keep the title stored with them
-    found = evaluate_topics(topics, forum, config, now, store.group_members(forum.id))
+    members = store.group_members(forum.id)
+    found = evaluate_topics(topics, forum, config, now, members)
     changes = transitions(found, stored, titles, now)
+    changes = [_explained(store, forum, change, now, members) for change in changes]
     for change in changes:
         store.save_finding(change.stored)
         if change.notifies:
             _enqueue(store, forum, change, now, active)
     return changes
+
+
+def _explained(
+    store: Store, forum: ForumConfig, change: Transition, now: datetime, members: GroupMembers
+) -> Transition:
+    """A resolution with its reason in words (answered by whom, closed, deleted) stored on it."""
+    if change.change is not Change.RESOLVED:
+        return change
+    finding = change.stored.finding
+    topic = store.topic(finding.key)
+    responders = responders_for(forum, topic, members) if topic else None
+    text = resolution_text(finding, topic, responders, now)
+    return replace(change, stored=replace(change.stored, resolution=text))
 
 
 def _enqueue(
@@ -306,8 +344,17 @@ def run_cycle(
         last_full = store.last_full_scan(forum.id)
         exhaustive = last_full is None or now - last_full >= forum.full_scan_every
         known = store.markers(forum.id)
+        watched = _watched(store, forum, now)
         scraped = asyncio.run(
-            scrape_forum(forum, known, now, progress, exhaustive=exhaustive, time_limit=remaining)
+            scrape_forum(
+                forum,
+                known,
+                now,
+                progress,
+                exhaustive=exhaustive,
+                time_limit=remaining,
+                watched=watched,
+            )
         )
         result = scraped.result
         result.error = redact(result.error) if result.error else None
@@ -315,6 +362,8 @@ def run_cycle(
         report.forums.append(result)
         with store.transaction():
             result.topics_changed = sum(store.save_topic(t, m) for t, m in scraped.topics)
+            for topic_id in scraped.gone:
+                store.mark_topic_deleted(TopicKey(forum.id, topic_id))
             if result.error is None:  # a half-read forum must not resolve or raise findings
                 for group, usernames in scraped.members.items():
                     store.save_group_members(forum.id, group, usernames)
@@ -329,6 +378,16 @@ def run_cycle(
         report.messages_sent, report.delivery_errors = asyncio.run(deliver(store, active, now))
         store.record_run(started, now, "failed" if report.exit_code else "ok", summary(report))
     return report
+
+
+def _watched(store: Store, forum: ForumConfig, now: datetime) -> set[str]:
+    """Topics with an open finding, active within lookback: the full scan must see each one."""
+    cutoff = now - forum.lookback
+    return {
+        topic_id
+        for topic_id, last_activity in store.open_finding_topics(forum.id).items()
+        if last_activity is None or last_activity >= cutoff
+    }
 
 
 def _skipped(forum: ForumConfig, config: Config) -> ForumResult:

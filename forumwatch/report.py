@@ -84,6 +84,9 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
     return table
 
 
+_VERB = {Change.OPENED: "open", Change.ESCALATED: "escalate", Change.RESOLVED: "resolve"}
+
+
 def summary_lines(report: CycleReport) -> list[str]:
     """The short summary `run` prints at the end."""
     failed = [f for f in report.forums if f.error and not f.skipped]
@@ -102,7 +105,7 @@ def summary_lines(report: CycleReport) -> list[str]:
     ]
     if report.dry_run:
         lines += [
-            f"  would {t.change.value}: {t.stored.finding.key.forum_id} "
+            f"  would {_VERB[t.change]}: {t.stored.finding.key.forum_id} "
             f"#{t.stored.finding.key.topic_id} {t.stored.finding.rule}"
             for t in report.transitions
             if t.notifies
