@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 some forum or notifier failed (the others still ran), 2 usag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -16,12 +17,16 @@ from typing import NoReturn
 import click
 from rich.console import Console
 from rich.markup import escape
+from telegram.error import TelegramError
 
+from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
+from forumwatch.notify.telegram import make_bot
 from forumwatch.pipeline import CycleReport, current_findings, run_cycle, why_dry_run
 from forumwatch.report import findings_json, findings_table, progress_printer, summary_lines
 from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
+from forumwatch.store_chats import ChatRole
 
 CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
 NOW_HELP = (
@@ -207,6 +212,59 @@ def findings(config_path: Path | None, now: datetime | None, output_format: str)
         click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))
     else:
         stdout().print(findings_table(found, moment))
+
+
+@cli.command()
+@config_option
+@click.argument("role", type=click.Choice([r.value for r in ChatRole]))
+@click.option("--forum", "forum_id", default="", metavar="ID", help="The forum it is about.")
+@click.option("--app", "app_id", default="", metavar="ID", help="One app of that forum.")
+def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> None:
+    """Make a one-time invite that binds one Telegram chat to the bot.
+
+    \b
+    partner    an implementation partner; --forum/--app subscribe it at once,
+               and it may /subscribe to more later
+    developer  an app's developer (needs --forum, and --app for one app):
+               told as soon as a topic of theirs is overdue
+    quality    the rights-holder's quality staff (--forum, or every forum):
+               told when a finding escalates
+
+    Prints the code and a t.me link; opening the link in the chat (or sending /start CODE to
+    the bot) binds it. A code works once and expires after telegram.invite_valid_for.
+    """
+    config = _load(config_path)
+    if config.telegram is None:
+        fail(
+            "no `telegram:` section in the config; add one with the bot's token "
+            "(see the README: Telegram)",
+            2,
+        )
+    now = datetime.now(UTC)
+    try:
+        fresh = new_invite(config, ChatRole(role), forum_id, app_id, now)
+    except ValueError as err:
+        fail(str(err), 2)
+    with _open_store(config) as store:
+        store.create_invite(fresh, now)
+    username = asyncio.run(_bot_username(config))
+    out = Console(highlight=False)
+    out.print(f"Invite code: {fresh.code} (valid until {fresh.expires_at:%Y-%m-%d %H:%M} UTC)")
+    if username:
+        out.print(f"Link: https://t.me/{username}?start={fresh.code}")
+    else:
+        out.print("(Telegram unreachable: no link; send the bot this instead:)")
+    out.print(f"Or send the bot: /start {fresh.code}")
+
+
+async def _bot_username(config: Config) -> str | None:
+    """The bot's @username for the invite link; None when Telegram cannot be reached."""
+    assert config.telegram is not None
+    try:
+        async with make_bot(config.telegram) as bot:
+            return bot.username
+    except TelegramError:
+        return None
 
 
 @cli.command("check-config")

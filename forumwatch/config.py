@@ -10,7 +10,7 @@ import os
 import re
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -156,6 +156,9 @@ class BusinessHoursConfig(_Strict):
         )
 
 
+ChatIds = list[int]  # Telegram chat ids: a user's id, or a group's (negative)
+
+
 class AppConfig(_Strict):
     """One third-party app on a marketplace forum: its topics are those in its categories/tags."""
 
@@ -164,6 +167,7 @@ class AppConfig(_Strict):
     tags: list[str] = Field(default_factory=list)
     developers: list[str] = Field(default_factory=list)
     developer_groups: list[str] = Field(default_factory=list)
+    developer_chats: ChatIds = Field(default_factory=list)  # told at `due` about this app
 
 
 _FORUM_ROLES = {"staff", "moderator", "admin"}
@@ -179,6 +183,10 @@ class ForumConfig(_Strict):
     staff: list[str] = Field(default_factory=list)
     staff_groups: list[str] = Field(default_factory=list)
     apps: list[AppConfig] = Field(default_factory=list)
+    # Telegram chats known in advance (more are bound with `forumwatch invite`): the forum's
+    # developers hear at `due`, the rights-holder's quality staff from `escalated` on
+    developer_chats: ChatIds = Field(default_factory=list)
+    quality_chats: ChatIds = Field(default_factory=list)
     sla: SlaConfig | None = None  # overrides the top-level SLA for this forum
     business_hours: BusinessHoursConfig | None = None
     api_key: str | None = None
@@ -243,6 +251,35 @@ class NotifyConfig(_Strict):
     console: bool = True
 
 
+class TelegramConfig(_Strict):
+    """The bot: its token (from the environment), an optional local Bot API server, the admins
+    who hear about broken scrapers, and the language of its messages."""
+
+    token: str = Field(min_length=1)
+    api_url: str | None = None  # e.g. http://127.0.0.1:8081 for a local Bot API server
+    admins: ChatIds = Field(default_factory=list)
+    language: Literal["uk", "en", "ru"] = "uk"
+    invite_valid_for: PositiveDuration = timedelta(days=7)
+    remind_every: PositiveDuration = timedelta(hours=24)  # an escalated finding, still open
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, token: str) -> str:
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+            raise ValueError(
+                "does not look like a bot token (digits:letters, as BotFather gives it); "
+                "check FORUMWATCH_TELEGRAM_TOKEN"
+            )
+        return token
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_api_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.rstrip("/") if url else url
+
+
 class Config(_Strict):
     database: Path = Path("forumwatch.db")
     # a run that takes longer reports the forums it has not reached as skipped (cron runs
@@ -251,6 +288,7 @@ class Config(_Strict):
     sla: SlaConfig = SlaConfig()
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()
+    telegram: TelegramConfig | None = None
 
     @model_validator(mode="after")
     def _forum_ids_unique(self) -> Config:
@@ -260,6 +298,9 @@ class Config(_Strict):
     def redactor(self) -> Redactor:
         """Masks every secret of this config (api keys, tokens, passwords) in a text."""
         return Redactor(secret_values(self.model_dump(mode="json")))
+
+    def forum(self, forum_id: str) -> ForumConfig | None:
+        return next((f for f in self.forums if f.id == forum_id), None)
 
     def sla_for(self, forum: ForumConfig) -> Sla:
         sla = forum.sla or self.sla

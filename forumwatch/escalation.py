@@ -23,10 +23,16 @@ class Change(StrEnum):
     UPDATED = "updated"  # same stage, new evidence: stored quietly, nobody is told
 
 
+# A rule whose finding carries on another rule's wait: an author's bump turns an `unanswered`
+# topic into `masked_silence`, but nobody answered, so nothing resolves and nothing reopens.
+CONTINUES = {"masked_silence": "unanswered"}
+
+
 @dataclass(frozen=True)
 class Transition:
     change: Change
     stored: StoredFinding  # the finding as it must be stored after this cycle
+    replaces: str | None = None  # the rule this finding continues (stored under it until now)
 
     @property
     def notifies(self) -> bool:
@@ -52,7 +58,13 @@ def transitions(
         key = (finding.key, finding.rule)
         seen.add(key)
         title, url = titles.get(finding.key, ("", ""))
-        change = _change_for(finding, stored.get(key), title, url, now)
+        predecessor = _continued(finding, stored)
+        change: Transition | None
+        if predecessor is not None:
+            seen.add((finding.key, predecessor.finding.rule))  # carried on, not resolved
+            change = _carried_on(finding, predecessor, title, url, now)
+        else:
+            change = _change_for(finding, stored.get(key), title, url, now)
         if change is not None:
             result.append(change)
     for key, old in stored.items():
@@ -62,6 +74,35 @@ def transitions(
             )
             result.append(Transition(Change.RESOLVED, resolved))
     return sorted(result, key=lambda t: (t.stored.finding.key, t.stored.finding.rule))
+
+
+def _continued(
+    finding: Finding, stored: Mapping[FindingKey, StoredFinding]
+) -> StoredFinding | None:
+    """The open finding of another rule whose wait `finding` carries on, if any."""
+    own = stored.get((finding.key, finding.rule))
+    earlier_rule = CONTINUES.get(finding.rule)
+    if earlier_rule is None or (own is not None and own.is_open):
+        return None
+    earlier = stored.get((finding.key, earlier_rule))
+    if earlier is None or not earlier.is_open or earlier.finding.opened_at != finding.opened_at:
+        return None
+    return earlier
+
+
+def _carried_on(
+    finding: Finding, predecessor: StoredFinding, title: str, url: str, now: datetime
+) -> Transition:
+    """The predecessor's episode, told-state and stage, under the new rule: quiet unless the
+    finding escalates right now."""
+    carried = replace(predecessor, finding=replace(predecessor.finding, rule=finding.rule))
+    change = _change_for(finding, carried, title, url, now) or Transition(
+        Change.UPDATED,
+        replace(
+            carried, finding=replace(finding, stage=carried.finding.stage), title=title, url=url
+        ),
+    )
+    return replace(change, replaces=predecessor.finding.rule)
 
 
 def _change_for(

@@ -11,13 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from telegram.error import InvalidToken, TelegramError
+
+from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
 from forumwatch.escalation import Change, Transition, transitions
-from forumwatch.messages import notice_text
 from forumwatch.model import Finding, Stage, Topic, TopicKey, TopicState
-from forumwatch.notify.base import Notifier, notifiers
+from forumwatch.notify.base import Notifier, RecipientGone, notifiers
+from forumwatch.notify.telegram import make_bot
 from forumwatch.resolution import resolution_text
-from forumwatch.roles import GroupMembers, responders_for
+from forumwatch.roles import GroupMembers, app_of, responders_for
 from forumwatch.store import Store, StoredFinding
 from rules.base import all_rules
 from scrapers.base import (
@@ -61,6 +64,7 @@ class CycleReport:
     transitions: list[Transition] = field(default_factory=list)
     messages_sent: int = 0
     delivery_errors: list[str] = field(default_factory=list)
+    delivery_notes: list[str] = field(default_factory=list)  # e.g. a chat that blocked the bot
 
     def count(self, change: Change) -> int:
         return sum(1 for t in self.transitions if t.change is change)
@@ -230,20 +234,45 @@ async def _fetch(scraper: Scraper, summary: TopicSummary, scraped: Scraped) -> T
 
 
 def _apply(
-    store: Store, forum: ForumConfig, config: Config, now: datetime, active: list[Notifier]
+    store: Store,
+    forum: ForumConfig,
+    config: Config,
+    now: datetime,
+    active: list[Notifier],
+    backlog: bool = False,
 ) -> list[Transition]:
-    """Inside one transaction: evaluate the forum's stored topics and record what changed."""
+    """Inside one transaction: evaluate the forum's stored topics and record what changed.
+
+    `backlog`: the forum's first cycle; what it finds is old news, told as one summary per
+    recipient by the notifiers that summarise backlogs.
+    """
     topics = store.topics(forum.id, TopicState.OPEN)
     titles = {t.key: (t.title, t.url) for t in topics}
+    apps = {t.key: (app.id if (app := app_of(forum, t)) else "") for t in topics}
     stored = store.findings(forum.id)  # resolutions keep the title stored with them
     members = store.group_members(forum.id)
     found = evaluate_topics(topics, forum, config, now, members)
     changes = transitions(found, stored, titles, now)
     changes = [_explained(store, forum, change, now, members) for change in changes]
+    backlog_counts: dict[tuple[int, str], int] = {}
     for change in changes:
+        if change.replaces is not None:
+            store.rename_finding(change.stored.finding.key, change.replaces, change.stored)
         store.save_finding(change.stored)
-        if change.notifies:
-            _enqueue(store, forum, change, now, active)
+        if not change.notifies:
+            continue
+        app_id = apps.get(change.stored.finding.key, "")
+        for index, notifier in enumerate(active):
+            if backlog and notifier.summarises_backlog and change.change is Change.OPENED:
+                stage = change.stored.finding.stage
+                for recipient in notifier.recipients(forum, change.stored.finding, stage, app_id):
+                    backlog_counts[index, recipient] = backlog_counts.get((index, recipient), 0) + 1
+                continue
+            _enqueue(store, forum, change, now, notifier, app_id)
+    for (index, recipient), count in sorted(backlog_counts.items()):
+        notifier = active[index]
+        text = notifier.backlog_text(forum, count)
+        store.enqueue_note(forum.id, "backlog", notifier.channel, recipient, text, now)
     return changes
 
 
@@ -261,32 +290,50 @@ def _explained(
 
 
 def _enqueue(
-    store: Store, forum: ForumConfig, change: Transition, now: datetime, active: list[Notifier]
+    store: Store,
+    forum: ForumConfig,
+    change: Transition,
+    now: datetime,
+    notifier: Notifier,
+    app_id: str,
 ) -> None:
     stored: StoredFinding = change.stored
     stage = stored.finding.stage
-    text = notice_text(change, now)
-    if change.change is Change.RESOLVED:
+    text = notifier.render(change, now)
+    if change.change is Change.RESOLVED:  # only those who were told hear how it ended
         for channel, recipient in store.told(stored):
-            store.enqueue(stored, Stage.RESOLVED, channel, recipient, text, now)
+            if channel == notifier.channel:
+                store.enqueue(stored, Stage.RESOLVED, channel, recipient, text, now)
         return
-    for notifier in active:
-        for recipient in notifier.recipients(forum, stored.finding, stage):
-            store.enqueue(stored, stage, notifier.channel, recipient, text, now)
+    for recipient in notifier.recipients(forum, stored.finding, stage, app_id):
+        store.enqueue(stored, stage, notifier.channel, recipient, text, now)
 
 
-async def deliver(store: Store, active: list[Notifier], now: datetime) -> tuple[int, list[str]]:
-    """Send every pending outbox message; a failed one stays pending for the next run."""
+async def deliver(
+    store: Store, active: list[Notifier], now: datetime, report: CycleReport | None = None
+) -> tuple[int, list[str]]:
+    """Send every pending outbox message; a failed one stays pending for the next run.
+
+    Each message is marked sent as soon as it went out, so a crash repeats at most the one in
+    flight.
+    """
     sent, errors = 0, []
     for notifier in active:
-        for message in store.pending(notifier.channel):
-            try:
-                await notifier.send(message)
-            except Exception as err:  # a notifier's failure must not stop the others
-                errors.append(f"{notifier.channel} → {message.recipient}: {err}")
-                continue
-            store.mark_sent(message.id, now)
-            sent += 1
+        try:
+            for message in store.pending(notifier.channel):
+                try:
+                    ref = await notifier.send(message)
+                except RecipientGone as gone:
+                    if report is not None:
+                        report.delivery_notes.append(f"{notifier.channel}: {gone}")
+                    continue
+                except Exception as err:  # a notifier's failure must not stop the others
+                    errors.append(f"{notifier.channel} → {message.recipient}: {err}")
+                    continue
+                store.mark_sent(message.id, now, ref)
+                sent += 1
+        finally:
+            await notifier.aclose()
     return sent, errors
 
 
@@ -331,9 +378,13 @@ def run_cycle(
     """Poll every forum, update findings and send what is due. Call under `run_lock`."""
     started = datetime.now(UTC)
     now = now or started
-    active = notifiers(config) if active is None else active
+    active = notifiers(config, store) if active is None else active
     report = CycleReport(now=now, dry_run=dry_run)
     redact = config.redactor()
+    if config.telegram is not None and not dry_run:
+        error = asyncio.run(answer_commands(store, config, now))
+        if error:
+            report.delivery_errors.append(redact(error))
     deadline = time.monotonic() + config.max_run_time.total_seconds()
     for forum in config.forums:
         remaining = deadline - time.monotonic()
@@ -342,6 +393,7 @@ def run_cycle(
             continue
         store.note_forum(forum.id, forum.engine, forum.url)
         last_full = store.last_full_scan(forum.id)
+        backlog = last_full is None  # the forum's first cycle: its findings are old news
         exhaustive = last_full is None or now - last_full >= forum.full_scan_every
         known = store.markers(forum.id)
         watched = _watched(store, forum, now)
@@ -369,15 +421,31 @@ def run_cycle(
                     store.save_group_members(forum.id, group, usernames)
                 if exhaustive:
                     store.full_scan_done(forum.id, now)
-                report.transitions += _apply(store, forum, config, now, active)
+                report.transitions += _apply(store, forum, config, now, active, backlog)
             if dry_run:
                 store.rollback()
         if not dry_run:
             store.forum_poll_result(forum.id, result.error, now)
     if not dry_run:
-        report.messages_sent, report.delivery_errors = asyncio.run(deliver(store, active, now))
+        report.messages_sent, report.delivery_errors = asyncio.run(
+            deliver(store, active, now, report)
+        )
         store.record_run(started, now, "failed" if report.exit_code else "ok", summary(report))
     return report
+
+
+async def answer_commands(store: Store, config: Config, now: datetime) -> str | None:
+    """Answer the bot commands sent since the last run; an error message when Telegram failed."""
+    assert config.telegram is not None
+    bot = make_bot(config.telegram)
+    try:
+        async with bot:
+            await answer_updates(store, config, bot, now)
+    except InvalidToken:
+        return "telegram: the bot token was refused; check FORUMWATCH_TELEGRAM_TOKEN"
+    except TelegramError as err:
+        return f"telegram: could not read bot commands ({err}); they are read next run"
+    return None
 
 
 def _watched(store: Store, forum: ForumConfig, now: datetime) -> set[str]:

@@ -28,6 +28,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
+from forumwatch.store_chats import ChatsMixin
 from forumwatch.store_rows import (
     OutboxMessage,
     StoredFinding,
@@ -55,7 +56,9 @@ __all__ = [
     "run_lock",
 ]
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of our files; 0 = written before versioning (legacy)
+# PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
+# are migrated on first open: columns and tables are only ever added)
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
@@ -89,9 +92,22 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY, forum_id TEXT, topic_id TEXT, rule TEXT, episode INTEGER,
     stage TEXT, channel TEXT, recipient TEXT, message TEXT, created_at TEXT,
-    sent_at TEXT, attempts INTEGER DEFAULT 0, last_error TEXT,
+    sent_at TEXT, attempts INTEGER DEFAULT 0, last_error TEXT, sent_ref TEXT,
     UNIQUE (forum_id, topic_id, rule, episode, stage, channel, recipient)
 );
+CREATE TABLE IF NOT EXISTS chats (
+    chat_id INTEGER PRIMARY KEY, role TEXT, forum_id TEXT, app_id TEXT, title TEXT,
+    active INTEGER DEFAULT 1, bound_at TEXT, invite TEXT
+);
+CREATE TABLE IF NOT EXISTS invites (
+    code TEXT PRIMARY KEY, role TEXT, forum_id TEXT, app_id TEXT, created_at TEXT,
+    expires_at TEXT, used_at TEXT, used_by INTEGER
+);
+CREATE TABLE IF NOT EXISTS subscriptions (
+    chat_id INTEGER, forum_id TEXT, app_id TEXT DEFAULT '',
+    PRIMARY KEY (chat_id, forum_id, app_id)
+);
+CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, now TEXT, status TEXT,
     summary TEXT
@@ -246,7 +262,7 @@ def _inspect(path: Path) -> Literal["new", "ours", "legacy"]:
     ours = set(tables) >= OUR_TABLES
     if ours and version == SCHEMA_VERSION:
         return "ours"
-    if ours and version == 0:
+    if ours and 0 <= version < SCHEMA_VERSION:
         return "legacy"
     if not tables and version == 0:
         return "new"
@@ -350,7 +366,7 @@ def _translating(
     return wrapper
 
 
-class Store:
+class Store(ChatsMixin):
     """A forumwatch database file (or, for dry runs, a throwaway copy in memory)."""
 
     def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
@@ -652,6 +668,33 @@ class Store:
         return {(s.finding.key, s.finding.rule): s for s in found}
 
     @_translating
+    def rename_finding(self, key: TopicKey, old_rule: str, stored: StoredFinding) -> None:
+        """Move a finding episode (and who was told of it) from `old_rule` to its successor's
+        rule, so the successor resolves to the same people; see escalation.CONTINUES."""
+        new_rule, episode = stored.finding.rule, stored.episode
+        where = "WHERE forum_id = ? AND topic_id = ? AND rule = ?"
+        self.db.execute(
+            f"DELETE FROM findings {where}", [key.forum_id, key.topic_id, new_rule]
+        )  # a long-resolved episode of the new rule: its outbox rows keep the history
+        self.db.execute(
+            f"UPDATE findings SET rule = ? {where}",
+            [new_rule, key.forum_id, key.topic_id, old_rule],
+        )
+        self.db.execute(
+            f"UPDATE OR IGNORE outbox SET rule = ? {where} AND episode = ?",
+            [new_rule, key.forum_id, key.topic_id, old_rule, episode],
+        )
+
+    @_translating
+    def open_findings(self, forum_id: str) -> list[StoredFinding]:
+        """The forum's findings not yet resolved (the findings_open index), oldest wait first."""
+        rows = self.db.query(
+            "SELECT * FROM findings WHERE forum_id = ? AND resolved_at IS NULL ORDER BY opened_at",
+            [forum_id],
+        )
+        return [stored_finding_from_row(r) for r in rows]
+
+    @_translating
     def save_finding(self, stored: StoredFinding) -> None:
         self.db.table("findings").upsert(finding_row(stored), pk=("forum_id", "topic_id", "rule"))
 
@@ -669,20 +712,36 @@ class Store:
     ) -> None:
         """One outbox row per (finding episode, stage, recipient); a second enqueue is a no-op."""
         f = stored.finding
+        self._enqueue_row(
+            (f.key.forum_id, f.key.topic_id, f.rule, stored.episode, stage.value),
+            channel,
+            recipient,
+            message,
+            now,
+        )
+
+    @_translating
+    def enqueue_note(
+        self, forum_id: str, kind: str, channel: str, recipient: str, message: str, now: datetime
+    ) -> None:
+        """A message about a forum rather than one finding (e.g. "37 topics already ignored");
+        one per (forum, kind, recipient), ever."""
+        self._enqueue_row(
+            (forum_id, "", kind, 1, Stage.DUE.value), channel, recipient, message, now
+        )
+
+    def _enqueue_row(
+        self,
+        about: tuple[str, str, str, int, str],  # forum, topic, rule, episode, stage
+        channel: str,
+        recipient: str,
+        message: str,
+        now: datetime,
+    ) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO outbox (forum_id, topic_id, rule, episode, stage, channel, "
             "recipient, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                f.key.forum_id,
-                f.key.topic_id,
-                f.rule,
-                stored.episode,
-                stage.value,
-                channel,
-                recipient,
-                message,
-                iso(now),
-            ],
+            [*about, channel, recipient, message, iso(now)],
         )
 
     @_translating
@@ -715,10 +774,11 @@ class Store:
         ]
 
     @_translating
-    def mark_sent(self, message_id: int, now: datetime) -> None:
+    def mark_sent(self, message_id: int, now: datetime, ref: str | None = None) -> None:
+        """The message went out (`ref`: the channel's id for it, e.g. Telegram's message_id)."""
         self.db.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
-            [iso(now), message_id],
+            "UPDATE outbox SET sent_at = ?, sent_ref = ?, attempts = attempts + 1 WHERE id = ?",
+            [iso(now), ref, message_id],
         )
         self.db.conn.commit()
 

@@ -31,6 +31,7 @@ from forumwatch.model import (
 )
 from forumwatch.store import (
     SCHEMA,
+    SCHEMA_VERSION,
     AlreadyRunning,
     Store,
     StoredFinding,
@@ -135,13 +136,15 @@ def test_another_applications_database_is_refused_and_left_byte_identical(
 def test_database_of_a_newer_forumwatch_is_refused(tmp_path: Path) -> None:
     database = filled_database(tmp_path / "forumwatch.db")
     with sqlite3.connect(database) as conn:
-        conn.execute("PRAGMA user_version = 2")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     before = folder_state(tmp_path)
 
     message = store_error(lambda: Store(database))
 
-    assert message.startswith(f"{database}: written by a newer forumwatch (schema 2")
+    assert message.startswith(
+        f"{database}: written by a newer forumwatch (schema {SCHEMA_VERSION + 1}"
+    )
     assert message.endswith("upgrade forumwatch")
     assert folder_state(tmp_path) == before
 
@@ -399,7 +402,7 @@ def test_legacy_database_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
         ("1", "", True)
     ]
     with sqlite3.connect(database) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         columns = [r[1] for r in conn.execute("PRAGMA table_info(findings)")]
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()
@@ -425,7 +428,7 @@ def test_new_database_gets_the_schema_version(tmp_path: Path) -> None:
     Store(database).close()
 
     with sqlite3.connect(database) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     conn.close()
 
 

@@ -3,28 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar, Protocol
 
 from forumwatch.config import Config, ForumConfig
+from forumwatch.escalation import Transition
 from forumwatch.model import Finding, Stage
-from forumwatch.store import OutboxMessage
+from forumwatch.store import OutboxMessage, Store
 
 
 class DeliveryError(Exception):
     """A message could not be delivered now; it stays in the outbox for the next run."""
 
 
+class RecipientGone(Exception):
+    """The recipient can no longer be reached (blocked the bot, left): the message is dropped,
+    the recipient deactivated, and the run is not a failure."""
+
+
 class Notifier(Protocol):
     channel: ClassVar[str]
+    # True: a forum's first cycle (a backlog of old findings) is told as one summary per
+    # recipient, never as one message per finding
+    summarises_backlog: ClassVar[bool]
 
-    def recipients(self, forum: ForumConfig, finding: Finding, stage: Stage) -> list[str]:
-        """Who on this channel hears about `finding` reaching `stage` (DESIGN.md §5)."""
+    def recipients(
+        self, forum: ForumConfig, finding: Finding, stage: Stage, app_id: str
+    ) -> list[str]:
+        """Who on this channel hears about `finding` (of app `app_id`, "" = none) at `stage`."""
         ...
 
-    async def send(self, message: OutboxMessage) -> None: ...
+    def render(self, transition: Transition, now: datetime) -> str:
+        """The words of one notification, in this channel's format."""
+        ...
+
+    def backlog_text(self, forum: ForumConfig, count: int) -> str:
+        """The one message that tells a recipient of `count` findings already overdue."""
+        ...
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        """Deliver one message; returns the channel's id for it, if it has one."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections opened by send (called once after each delivery round)."""
+        ...
 
 
-NotifierFactory = Callable[[Config], Notifier | None]  # None: the channel is not configured
+NotifierFactory = Callable[[Config, Store | None], Notifier | None]  # None: not configured
 _CHANNELS: dict[str, NotifierFactory] = {}
 
 
@@ -36,9 +62,10 @@ def register(channel: str) -> Callable[[NotifierFactory], NotifierFactory]:
     return wrap
 
 
-def notifiers(config: Config) -> list[Notifier]:
+def notifiers(config: Config, store: Store | None = None) -> list[Notifier]:
     """The notifiers this config turns on, in a stable order."""
-    import forumwatch.notify.console  # noqa: F401  (registers itself)
+    import forumwatch.notify.console
+    import forumwatch.notify.telegram  # noqa: F401
 
-    active = (factory(config) for _, factory in sorted(_CHANNELS.items()))
+    active = (factory(config, store) for _, factory in sorted(_CHANNELS.items()))
     return [n for n in active if n is not None]

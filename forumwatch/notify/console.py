@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.console import Console
 from rich.markup import escape
 
 from forumwatch.config import Config, ForumConfig
+from forumwatch.escalation import Transition
+from forumwatch.messages import notice_text
 from forumwatch.model import Finding, Stage
 from forumwatch.notify.base import register
-from forumwatch.store import OutboxMessage
+from forumwatch.store import OutboxMessage, Store
 
 _STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
 
 
 class ConsoleNotifier:
     channel: ClassVar[str] = "console"
+    summarises_backlog: ClassVar[bool] = False  # the console lists every finding, always
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
 
-    def recipients(self, forum: ForumConfig, finding: Finding, stage: Stage) -> list[str]:
+    def recipients(
+        self, forum: ForumConfig, finding: Finding, stage: Stage, app_id: str
+    ) -> list[str]:
         return ["stdout"]
 
-    async def send(self, message: OutboxMessage) -> None:
+    def render(self, transition: Transition, now: datetime) -> str:
+        return notice_text(transition, now)
+
+    def backlog_text(self, forum: ForumConfig, count: int) -> str:
+        return f"{forum.id}: {count} topics already ignored"
+
+    async def aclose(self) -> None:
+        return None
+
+    async def send(self, message: OutboxMessage) -> str | None:
         head, _, rest = message.message.partition("\n")
         self.console.print(f"[{_STYLE[message.stage]}]{escape(head)}[/]")
         if rest:
             self.console.print(escape(rest))
         self.console.print()
+        return None
 
 
 @register("console")
-def _console(config: Config) -> ConsoleNotifier | None:
+def _console(config: Config, store: Store | None) -> ConsoleNotifier | None:
     return ConsoleNotifier() if config.notify.console else None

@@ -1,0 +1,286 @@
+"""The bot's commands: what a chat may ask and change, decided over the store, free of Telegram.
+
+/start CODE binds a chat with an invite's role; partners choose their scope with /subscribe;
+/status lists the open findings in a chat's scope. A chat without a valid invite can read /help
+and nothing else; in a group only the group's admins change anything.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from forumwatch.config import Config, ForumConfig
+from forumwatch.roles import app_of
+from forumwatch.store import Store, StoredFinding
+from forumwatch.store_chats import Chat, ChatRole, Invite, Subscription
+from forumwatch.telegram_text import status_messages, summary_message
+
+CHANGING = frozenset({"/start", "/subscribe", "/unsubscribe"})
+
+_TEXT = {
+    "en": {
+        "help": (
+            "forumwatch tells you about forum topics nobody responsible has answered.\n"
+            "/subscribe forum ID or /subscribe app ID: follow a forum or an app (partners)\n"
+            "/unsubscribe [forum ID | app ID]: stop following one, or everything\n"
+            "/list: what this chat follows\n/status: open findings in this chat's scope\n"
+            "/help: this text"
+        ),
+        "not_bound": (
+            "This chat is not connected to forumwatch. Ask the forumwatch admin for an invite "
+            "link and open it here."
+        ),
+        "bad_code": "This invite code is unknown, already used or expired; ask for a new one.",
+        "bound": "Connected as {role}{scope}.",
+        "admins_only": "Only this group's admins can change what it follows.",
+        "partners_only": "Only partner chats choose what they follow; yours follows {scope}.",
+        "usage": "Write /subscribe forum ID or /subscribe app ID.",
+        "unknown_forum": "There is no forum '{ref}'. Known forums: {known}.",
+        "unknown_app": "There is no app '{ref}'. Known apps: {known}.",
+        "subscribed": "Following {scope}.",
+        "already": "This chat already follows {scope}.",
+        "unsubscribed": "Stopped following {count} scope(s).",
+        "nothing": "This chat follows nothing yet: /subscribe forum ID.",
+        "follows": "This chat ({role}) follows: {scopes}.",
+        "unknown_command": "Unknown command. /help lists what I understand.",
+        "everything": "every forum",
+    },
+    "uk": {
+        "help": (
+            "forumwatch повідомляє про теми форуму, на які ніхто відповідальний не відповів.\n"
+            "/subscribe forum ID або /subscribe app ID: стежити за форумом чи застосунком "
+            "(партнери)\n/unsubscribe [forum ID | app ID]: припинити стежити за одним або за "
+            "всім\n/list: за чим стежить цей чат\n/status: відкриті порушення в межах чату\n"
+            "/help: ця довідка"
+        ),
+        "not_bound": (
+            "Цей чат не під'єднано до forumwatch. Попросіть в адміністратора forumwatch "
+            "посилання-запрошення і відкрийте його тут."
+        ),
+        "bad_code": "Код запрошення невідомий, уже використаний або прострочений; попросіть новий.",
+        "bound": "Під'єднано як {role}{scope}.",
+        "admins_only": "Змінювати підписки групи можуть лише її адміністратори.",
+        "partners_only": "Підписки обирають лише чати партнерів; ваш чат стежить за {scope}.",
+        "usage": "Напишіть /subscribe forum ID або /subscribe app ID.",
+        "unknown_forum": "Форуму '{ref}' немає. Відомі форуми: {known}.",
+        "unknown_app": "Застосунку '{ref}' немає. Відомі застосунки: {known}.",
+        "subscribed": "Тепер чат стежить за {scope}.",
+        "already": "Чат уже стежить за {scope}.",
+        "unsubscribed": "Підписок скасовано: {count}.",
+        "nothing": "Чат ще ні за чим не стежить: /subscribe forum ID.",
+        "follows": "Цей чат ({role}) стежить за: {scopes}.",
+        "unknown_command": "Невідома команда. /help перелічує, що я розумію.",
+        "everything": "усіма форумами",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One command as a chat sent it."""
+
+    chat_id: int
+    text: str
+    chat_title: str = ""
+    is_group: bool = False
+    from_admin: bool = True  # in a group: whether the sender is one of its admins
+
+
+def new_invite(config: Config, role: ChatRole, forum_id: str, app_id: str, now: datetime) -> Invite:
+    """A fresh one-time invite; `forum_id`/`app_id` must name configured ones (checked here)."""
+    if app_id and not forum_id:
+        forum_id = _forum_of_app(config, app_id) or ""
+    if forum_id and config.forum(forum_id) is None:
+        raise ValueError(f"no forum '{forum_id}' in the config; known: {_forum_ids(config)}")
+    forum = config.forum(forum_id) if forum_id else None
+    if app_id and (forum is None or app_id not in {a.id for a in forum.apps}):
+        raise ValueError(f"no app '{app_id}' in the config; known: {_app_ids(config)}")
+    if role is ChatRole.DEVELOPER and not forum_id:
+        raise ValueError("a developer invite needs --forum (and --app for one app's developer)")
+    assert config.telegram is not None
+    expires = now + config.telegram.invite_valid_for
+    return Invite(secrets.token_urlsafe(12), role, forum_id, app_id, expires)
+
+
+def handle(store: Store, config: Config, message: Incoming, now: datetime) -> list[str]:
+    """The replies (HTML) to one command; changes the store as the command asks."""
+    words = message.text.split()
+    if not words:
+        return []
+    command = words[0].split("@")[0].lower()  # /status@forumwatch_bot in groups
+    args = words[1:]
+    say = _phrases(config)
+    if command == "/help":
+        return [say["help"]]
+    if command in CHANGING and message.is_group and not message.from_admin:
+        return [say["admins_only"]]
+    if command == "/start":
+        return _start(store, config, message, args, now)
+    chat = bound_chat(store, config, message.chat_id)
+    if chat is None:
+        return [say["not_bound"]]
+    if command == "/subscribe":
+        return [_subscribe(store, config, chat, args)]
+    if command == "/unsubscribe":
+        return [_unsubscribe(store, config, chat, args)]
+    if command == "/list":
+        return [_list(store, config, chat)]
+    if command == "/status":
+        return _status(store, config, chat, now)
+    return [say["unknown_command"]]
+
+
+def bound_chat(store: Store, config: Config, chat_id: int) -> Chat | None:
+    """The chat's binding: from an invite, or from the config's developer/quality chat lists."""
+    chat = store.chat(chat_id)
+    if chat is not None:
+        return chat if chat.active else None
+    for forum in config.forums:
+        if chat_id in forum.quality_chats:
+            return Chat(chat_id, ChatRole.QUALITY, forum.id, "", "", True)
+        if chat_id in forum.developer_chats:
+            return Chat(chat_id, ChatRole.DEVELOPER, forum.id, "", "", True)
+        for app in forum.apps:
+            if chat_id in app.developer_chats:
+                return Chat(chat_id, ChatRole.DEVELOPER, forum.id, app.id, "", True)
+    return None
+
+
+def _start(
+    store: Store, config: Config, message: Incoming, args: list[str], now: datetime
+) -> list[str]:
+    say = _phrases(config)
+    if not args:
+        chat = bound_chat(store, config, message.chat_id)
+        return [say["help"]] if chat else [say["not_bound"]]
+    chat = store.redeem_invite(args[0], message.chat_id, message.chat_title, now)
+    if chat is None:
+        return [say["bad_code"]]
+    scope = _scope_words(config, chat.forum_id, chat.app_id)
+    replies = [say["bound"].format(role=chat.role.value, scope=f": {scope}" if scope else "")]
+    backlog = len(open_in_scope(store, config, chat))
+    if backlog:  # one summary, never a flood of old findings
+        replies.append(summary_message(backlog, _language(config)))
+    return replies
+
+
+def _subscribe(store: Store, config: Config, chat: Chat, args: list[str]) -> str:
+    say = _phrases(config)
+    if chat.role is not ChatRole.PARTNER:
+        return say["partners_only"].format(scope=_chat_scope(config, chat))
+    target = _target(config, args)
+    if isinstance(target, str):
+        return target
+    scope = _scope_words(config, target.forum_id, target.app_id)
+    added = store.subscribe(chat.chat_id, target.forum_id, target.app_id)
+    return (say["subscribed"] if added else say["already"]).format(scope=scope)
+
+
+def _unsubscribe(store: Store, config: Config, chat: Chat, args: list[str]) -> str:
+    say = _phrases(config)
+    if chat.role is not ChatRole.PARTNER:
+        return say["partners_only"].format(scope=_chat_scope(config, chat))
+    if not args:
+        return say["unsubscribed"].format(count=store.unsubscribe(chat.chat_id))
+    target = _target(config, args)
+    if isinstance(target, str):
+        return target
+    count = store.unsubscribe(chat.chat_id, target.forum_id, target.app_id)
+    return say["unsubscribed"].format(count=count)
+
+
+def _list(store: Store, config: Config, chat: Chat) -> str:
+    say = _phrases(config)
+    if chat.role is not ChatRole.PARTNER:
+        return say["follows"].format(role=chat.role.value, scopes=_chat_scope(config, chat))
+    subscriptions = store.subscriptions(chat.chat_id)
+    if not subscriptions:
+        return say["nothing"]
+    scopes = "; ".join(_scope_words(config, s.forum_id, s.app_id) for s in subscriptions)
+    return say["follows"].format(role=chat.role.value, scopes=scopes)
+
+
+def _status(store: Store, config: Config, chat: Chat, now: datetime) -> list[str]:
+    found = open_in_scope(store, config, chat)
+    items = [(s.finding, s.title, s.url) for s in found]
+    return status_messages(items, now, _language(config))
+
+
+def open_in_scope(store: Store, config: Config, chat: Chat) -> list[StoredFinding]:
+    """Open findings a chat would be told about, oldest wait first."""
+    scopes = _scopes(store, chat)
+    found: list[StoredFinding] = []
+    for forum_id in sorted({s.forum_id for s in scopes} if scopes else _all_forums(config, chat)):
+        forum = config.forum(forum_id)
+        if forum is None:
+            continue
+        apps = {s.app_id for s in scopes if s.forum_id == forum_id} or {""}
+        for stored in store.open_findings(forum_id):
+            if "" in apps or _app_id(store, forum, stored) in apps:
+                found.append(stored)
+    return sorted(found, key=lambda s: (s.finding.opened_at, s.finding.key))
+
+
+def _scopes(store: Store, chat: Chat) -> list[Subscription]:
+    if chat.role is ChatRole.PARTNER:
+        return store.subscriptions(chat.chat_id) or [Subscription("\0none", "")]
+    return [Subscription(chat.forum_id, chat.app_id)] if chat.forum_id else []
+
+
+def _all_forums(config: Config, chat: Chat) -> set[str]:
+    return {f.id for f in config.forums}
+
+
+def _app_id(store: Store, forum: ForumConfig, stored: StoredFinding) -> str:
+    topic = store.topic(stored.finding.key)
+    app = app_of(forum, topic) if topic else None
+    return app.id if app else ""
+
+
+def _target(config: Config, args: list[str]) -> Subscription | str:
+    """(forum, app) named by `forum ID` or `app ID`, or the reply explaining what is wrong."""
+    say = _phrases(config)
+    if len(args) != 2 or args[0].lower() not in ("forum", "app"):
+        return say["usage"]
+    kind, ref = args[0].lower(), html.escape(args[1])
+    if kind == "forum":
+        if config.forum(ref) is None:
+            return say["unknown_forum"].format(ref=ref, known=_forum_ids(config))
+        return Subscription(ref, "")
+    forum_id = _forum_of_app(config, ref)
+    if forum_id is None:
+        return say["unknown_app"].format(ref=ref, known=_app_ids(config))
+    return Subscription(forum_id, ref)
+
+
+def _forum_of_app(config: Config, app_id: str) -> str | None:
+    return next((f.id for f in config.forums for a in f.apps if a.id == app_id), None)
+
+
+def _forum_ids(config: Config) -> str:
+    return ", ".join(f.id for f in config.forums)
+
+
+def _app_ids(config: Config) -> str:
+    return ", ".join(a.id for f in config.forums for a in f.apps) or "-"
+
+
+def _scope_words(config: Config, forum_id: str, app_id: str) -> str:
+    if app_id:
+        return f"app {app_id} ({forum_id})"
+    return f"forum {forum_id}" if forum_id else ""
+
+
+def _chat_scope(config: Config, chat: Chat) -> str:
+    return _scope_words(config, chat.forum_id, chat.app_id) or _phrases(config)["everything"]
+
+
+def _language(config: Config) -> str:
+    return config.telegram.language if config.telegram else "uk"
+
+
+def _phrases(config: Config) -> dict[str, str]:
+    return _TEXT.get(_language(config), _TEXT["en"])

@@ -1,0 +1,164 @@
+"""The Telegram channel: who hears what, in HTML, paced within Telegram's limits.
+
+Recipients are chat ids: those written in the config (`developer_chats`, `quality_chats`) and
+those bound with an invite (`forumwatch invite`). At `due` the app's developers and the partners
+subscribed to the forum or app hear; from `escalated` on, the quality staff as well.
+
+Delivery problems are handled, not crashed on: a 429 waits `retry_after` and tries again, a 403
+(bot blocked or removed) deactivates that chat only, a group that became a supergroup moves its
+binding and the message goes to the new id; anything else stays in the outbox for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from typing import ClassVar
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+from forumwatch.config import Config, ForumConfig, TelegramConfig
+from forumwatch.escalation import Transition
+from forumwatch.model import Finding, Stage
+from forumwatch.notify.base import DeliveryError, RecipientGone, register
+from forumwatch.store import OutboxMessage, Store
+from forumwatch.store_chats import ChatRole
+from forumwatch.telegram_text import finding_message, summary_message
+
+CHANNEL = "telegram"
+MAX_RETRY_AFTER = 60.0  # a longer wait is left to the next run, which cron starts anyway
+PRIVATE_CHAT_INTERVAL = 1.0  # ≈1 message/s per chat
+GROUP_CHAT_INTERVAL = 3.0  # 20 messages/minute per group
+GLOBAL_INTERVAL = 1 / 30  # 30 messages/s overall
+_ROLES_AT = {
+    Stage.DUE: (ChatRole.DEVELOPER, ChatRole.PARTNER),
+    Stage.ESCALATED: (ChatRole.DEVELOPER, ChatRole.PARTNER, ChatRole.QUALITY),
+}
+
+
+def make_bot(settings: TelegramConfig) -> Bot:
+    """A python-telegram-bot Bot for the config (a local Bot API server when api_url is set)."""
+    if settings.api_url:
+        return Bot(settings.token, base_url=f"{settings.api_url}/bot")
+    return Bot(settings.token)
+
+
+class Pacer:
+    """Spaces sends: per chat (private 1/s, groups 20/min) and overall (30/s)."""
+
+    def __init__(self) -> None:
+        self._next_for_chat: dict[int, float] = {}
+        self._next_any = 0.0
+
+    async def wait(self, chat_id: int) -> None:
+        now = time.monotonic()
+        start = max(now, self._next_any, self._next_for_chat.get(chat_id, 0.0))
+        self._next_any = start + GLOBAL_INTERVAL
+        interval = GROUP_CHAT_INTERVAL if chat_id < 0 else PRIVATE_CHAT_INTERVAL
+        self._next_for_chat[chat_id] = start + interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class TelegramNotifier:
+    channel: ClassVar[str] = CHANNEL
+    summarises_backlog: ClassVar[bool] = True
+
+    def __init__(self, config: Config, settings: TelegramConfig, store: Store) -> None:
+        self.config = config
+        self.settings = settings
+        self.store = store
+        self.pacer = Pacer()
+        self._bot: Bot | None = None
+
+    # --- who and what -------------------------------------------------------------------------
+
+    def recipients(
+        self, forum: ForumConfig, finding: Finding, stage: Stage, app_id: str
+    ) -> list[str]:
+        roles = _ROLES_AT.get(stage, ())
+        chats = set(self.store.chats_to_tell(forum.id, app_id, roles)) if roles else set()
+        if ChatRole.DEVELOPER in roles:
+            chats |= set(forum.developer_chats)
+            chats |= {c for app in forum.apps if app.id == app_id for c in app.developer_chats}
+        if ChatRole.QUALITY in roles:
+            chats |= set(forum.quality_chats)
+        return [str(c) for c in sorted(chats)]
+
+    def render(self, transition: Transition, now: datetime) -> str:
+        return finding_message(transition, now, self.settings.language)
+
+    def backlog_text(self, forum: ForumConfig, count: int) -> str:
+        return summary_message(count, self.settings.language)
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    async def bot(self) -> Bot:
+        if self._bot is None:
+            bot = make_bot(self.settings)
+            try:
+                await bot.initialize()
+            except InvalidToken:
+                raise DeliveryError(
+                    "Telegram refused the bot token; check FORUMWATCH_TELEGRAM_TOKEN "
+                    "(BotFather's /mybots shows it)"
+                ) from None
+            except TelegramError as err:
+                raise DeliveryError(f"Telegram unreachable ({err}); retried next run") from None
+            self._bot = bot
+        return self._bot
+
+    async def aclose(self) -> None:
+        if self._bot is not None:
+            bot, self._bot = self._bot, None
+            await bot.shutdown()
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        """Send one outbox row; the message id as the sent ref."""
+        chat_id = int(message.recipient)
+        chat = self.store.chat(chat_id)
+        if chat is not None and not chat.active:
+            raise RecipientGone(f"chat {chat_id} was deactivated earlier; not sent")
+        bot = await self.bot()
+        for _ in range(3):  # a rate limit and a migration may each cost one more try
+            await self.pacer.wait(chat_id)
+            try:
+                sent = await bot.send_message(
+                    chat_id,
+                    message.message,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=None,
+                )
+                return str(sent.message_id)
+            except RetryAfter as err:
+                wait = _seconds(err.retry_after)
+                if wait > MAX_RETRY_AFTER:
+                    raise DeliveryError(f"rate limited for {wait:g} s; sent next run") from None
+                await asyncio.sleep(wait)
+            except ChatMigrated as err:
+                self.store.migrate_chat(chat_id, err.new_chat_id)
+                chat_id = err.new_chat_id
+            except Forbidden as err:
+                self.store.deactivate_chat(chat_id)
+                raise RecipientGone(
+                    f"chat {chat_id} blocked or removed the bot ({err.message}); "
+                    "it gets nothing more until it is invited again"
+                ) from None
+            except TelegramError as err:
+                raise DeliveryError(f"Telegram error ({err}); retried next run") from None
+        raise DeliveryError(f"chat {chat_id}: still refused after retries; retried next run")
+
+
+def _seconds(retry_after: object) -> float:
+    total_seconds = getattr(retry_after, "total_seconds", None)
+    return float(total_seconds()) if callable(total_seconds) else float(retry_after)  # type: ignore[arg-type]
+
+
+@register(CHANNEL)
+def _telegram(config: Config, store: Store | None) -> TelegramNotifier | None:
+    if config.telegram is None or store is None:
+        return None
+    return TelegramNotifier(config, config.telegram, store)

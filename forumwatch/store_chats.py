@@ -1,0 +1,217 @@
+"""The store's Telegram side: invites, bound chats, their subscriptions and the bot's update offset.
+
+Part of `Store` (mixed in): the only other module that writes SQL. Every query reads one chat's
+or one forum's rows, never whole tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlite_utils
+
+from forumwatch.store_rows import iso, parse_iso
+
+
+class ChatRole(StrEnum):
+    PARTNER = "partner"  # an implementation partner: chooses forums/apps to follow
+    DEVELOPER = "developer"  # an app's developer: told when they owe an answer
+    QUALITY = "quality"  # the rights-holder's quality staff: told of escalations
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: ChatRole
+    forum_id: str  # "" = every forum (quality staff only)
+    app_id: str  # "" = the whole forum
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Chat:
+    chat_id: int
+    role: ChatRole
+    forum_id: str
+    app_id: str
+    title: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Subscription:
+    forum_id: str
+    app_id: str  # "" = every topic of the forum
+
+
+class ChatsMixin:
+    """Methods `Store` gains for the bot; `db` and `_translated` come from `Store`."""
+
+    db: sqlite_utils.Database
+
+    def _translated(self) -> AbstractContextManager[None]:  # pragma: no cover - Store's
+        raise NotImplementedError
+
+    # --- invites ------------------------------------------------------------------------------
+
+    def create_invite(self, invite: Invite, now: datetime) -> None:
+        with self._translated():
+            self.db.execute(
+                "INSERT INTO invites (code, role, forum_id, app_id, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    invite.code,
+                    invite.role.value,
+                    invite.forum_id,
+                    invite.app_id,
+                    iso(now),
+                    iso(invite.expires_at),
+                ],
+            )
+            self.db.conn.commit()
+
+    def redeem_invite(self, code: str, chat_id: int, title: str, now: datetime) -> Chat | None:
+        """Bind `chat_id` with the invite's role and scope; None if the code is unknown, used or
+        expired (a code works once, so a leaked link cannot enrol a second chat)."""
+        with self._translated():
+            row = self._one(
+                "SELECT role, forum_id, app_id, expires_at FROM invites "
+                "WHERE code = ? AND used_at IS NULL",
+                code,
+            )
+            expires = parse_iso(row["expires_at"]) if row else None
+            if row is None or expires is None or expires <= now:
+                return None
+            chat = Chat(chat_id, ChatRole(row["role"]), row["forum_id"], row["app_id"], title, True)
+            self.db.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE code = ?",
+                [iso(now), chat_id, code],
+            )
+            self.db.execute(
+                "INSERT OR REPLACE INTO chats (chat_id, role, forum_id, app_id, title, active, "
+                "bound_at, invite) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                [chat_id, chat.role.value, chat.forum_id, chat.app_id, title, iso(now), code],
+            )
+            if chat.role is ChatRole.PARTNER and chat.forum_id:
+                self._subscribe(chat_id, chat.forum_id, chat.app_id)
+            self.db.conn.commit()
+        return chat
+
+    # --- chats --------------------------------------------------------------------------------
+
+    def chat(self, chat_id: int) -> Chat | None:
+        row = self._one(
+            "SELECT chat_id, role, forum_id, app_id, title, active FROM chats WHERE chat_id = ?",
+            chat_id,
+        )
+        if row is None:
+            return None
+        return Chat(
+            row["chat_id"],
+            ChatRole(row["role"]),
+            row["forum_id"] or "",
+            row["app_id"] or "",
+            row["title"] or "",
+            bool(row["active"]),
+        )
+
+    def deactivate_chat(self, chat_id: int) -> None:
+        """The bot was blocked or removed: stop writing to this chat (a new invite revives it)."""
+        with self._translated():
+            self.db.execute("UPDATE chats SET active = 0 WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "UPDATE outbox SET last_error = 'chat deactivated', sent_at = 'never' "
+                "WHERE channel = 'telegram' AND recipient = ? AND sent_at IS NULL",
+                [str(chat_id)],
+            )
+            self.db.conn.commit()
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its binding, subscriptions and pending messages move."""
+        with self._translated():
+            self.db.execute("UPDATE chats SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+            self.db.execute(
+                "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            self.db.execute(
+                "UPDATE OR IGNORE outbox SET recipient = ? "
+                "WHERE channel = 'telegram' AND recipient = ? AND sent_at IS NULL",
+                [str(new_id), str(old_id)],
+            )
+            self.db.conn.commit()
+
+    def chats_to_tell(self, forum_id: str, app_id: str, roles: tuple[ChatRole, ...]) -> set[int]:
+        """Active bound chats of `roles` whose scope holds a topic of (forum, app)."""
+        wanted = [r.value for r in roles]
+        marks = ", ".join("?" for _ in wanted)
+        rows = self.db.query(
+            f"SELECT chat_id FROM chats WHERE active = 1 AND role IN ({marks}) "
+            "AND role != 'partner' AND (forum_id = '' OR forum_id = ?) "
+            "AND (app_id = '' OR app_id = ?) "
+            "UNION SELECT s.chat_id FROM subscriptions s JOIN chats c USING (chat_id) "
+            f"WHERE c.active = 1 AND c.role IN ({marks}) AND s.forum_id = ? "
+            "AND (s.app_id = '' OR s.app_id = ?)",
+            [*wanted, forum_id, app_id, *wanted, forum_id, app_id],
+        )
+        return {r["chat_id"] for r in rows}
+
+    # --- subscriptions ------------------------------------------------------------------------
+
+    def subscribe(self, chat_id: int, forum_id: str, app_id: str = "") -> bool:
+        """False when the chat already had exactly this subscription."""
+        with self._translated():
+            added = self._subscribe(chat_id, forum_id, app_id)
+            self.db.conn.commit()
+        return added
+
+    def _subscribe(self, chat_id: int, forum_id: str, app_id: str) -> bool:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO subscriptions (chat_id, forum_id, app_id) VALUES (?, ?, ?)",
+            [chat_id, forum_id, app_id],
+        )
+        return bool(cursor.rowcount)
+
+    def unsubscribe(self, chat_id: int, forum_id: str | None = None, app_id: str = "") -> int:
+        """Drop one subscription, or every one of the chat (forum_id None); returns how many."""
+        with self._translated():
+            if forum_id is None:
+                cursor = self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
+            else:
+                cursor = self.db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = ? AND forum_id = ? AND app_id = ?",
+                    [chat_id, forum_id, app_id],
+                )
+            self.db.conn.commit()
+        return cursor.rowcount
+
+    def subscriptions(self, chat_id: int) -> list[Subscription]:
+        rows = self.db.query(
+            "SELECT forum_id, app_id FROM subscriptions WHERE chat_id = ? "
+            "ORDER BY forum_id, app_id",
+            [chat_id],
+        )
+        return [Subscription(r["forum_id"], r["app_id"] or "") for r in rows]
+
+    # --- bot updates --------------------------------------------------------------------------
+
+    def bot_offset(self) -> int:
+        """The next Telegram update id to ask for: every lower one has been handled."""
+        row = self._one("SELECT value FROM bot_state WHERE name = 'update_offset'")
+        return int(row["value"]) if row else 0
+
+    def set_bot_offset(self, offset: int) -> None:
+        with self._translated():
+            self.db.execute(
+                "INSERT OR REPLACE INTO bot_state (name, value) VALUES ('update_offset', ?)",
+                [str(offset)],
+            )
+            self.db.conn.commit()
+
+    def _one(self, sql: str, *params: object) -> dict[str, Any] | None:
+        rows: Iterator[dict[str, Any]] = self.db.query(sql, list(params))
+        return next(iter(rows), None)

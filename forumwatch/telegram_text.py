@@ -1,0 +1,413 @@
+"""The words of a Telegram notification: HTML parse mode, in Ukrainian, English or Russian.
+
+Pure functions. Everything that comes from a forum (titles, usernames, post bodies, URLs) is
+escaped with `html.escape(quote=True)`; the only markup is Telegram's own <b>, <i>, <a href>,
+<blockquote>. `split_message` cuts long messages into parts Telegram accepts, closing the tags
+a cut interrupts and reopening them in the next part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from html import escape
+from typing import Literal, Protocol
+
+from forumwatch.escalation import Change, Transition
+from forumwatch.model import Finding, Stage
+from rules.clock import wait_text
+
+TELEGRAM_LIMIT = 4096
+CONTEXT_CHARS = 300
+DEFAULT_LANGUAGE = "uk"
+
+# Plural forms: English (one, other); Ukrainian and Russian (one, few, many).
+_PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "overdue": "⚠️ OVERDUE",
+        "escalated": "🔺 ESCALATED",
+        "resolved": "✅ RESOLVED",
+        "heads_up": "⏳ DEADLINE IN {wait}",
+        "unanswered": "no answer at all",
+        "masked_silence": "{n} {comments}, none from the developer: "
+        "the topic looks handled but is not",
+        "comments": "comment|comments",
+        "no_diagnosis": "acknowledged by staff, no developer diagnosis",
+        "follow_up_ignored": "the customer's follow-up question is unanswered",
+        "silent": "🤐 Silent for {wait}: {names}",
+        "waiting_only": "⏱ Waiting for {wait}",
+        "status_wait": "waiting {wait}",
+        "context": "The customer's last question:",
+        "no_longer": "no longer flagged after {wait}",
+        "status_heading": "Open findings: {n}",
+        "status_empty": "No open findings in your scope.",
+        "summary": "{n} {topics} already ignored: /status lists them",
+        "topics": "topic|topics",
+        "units": "min|h",
+    },
+    "uk": {
+        "overdue": "⚠️ ПРОСТРОЧЕНО",
+        "escalated": "🔺 ЕСКАЛАЦІЯ",
+        "resolved": "✅ ВИРІШЕНО",
+        "heads_up": "⏳ ДЕДЛАЙН ЧЕРЕЗ {wait}",
+        "unanswered": "жодної відповіді",
+        "masked_silence": "{n} {comments}, жодного від розробника: "
+        "тема виглядає опрацьованою, але це не так",
+        "comments": "коментар|коментарі|коментарів",
+        "no_diagnosis": "персонал відповів, діагнозу від розробника немає",
+        "follow_up_ignored": "уточнювальне питання клієнта без відповіді",
+        "silent": "🤐 Мовчать уже {wait}: {names}",
+        "waiting_only": "⏱ Очікує вже {wait}",
+        "status_wait": "очікує {wait}",
+        "context": "Останнє питання клієнта:",
+        "no_longer": "більше не порушення, минуло {wait}",
+        "status_heading": "Відкриті порушення: {n}",
+        "status_empty": "У вашій зоні відповідальності немає відкритих порушень.",
+        "summary": "Без відповіді вже {n} {topics}: /status покаже їх",
+        "topics": "тема|теми|тем",
+        "units": "хв|год",
+    },
+    "ru": {
+        "overdue": "⚠️ ПРОСРОЧЕНО",
+        "escalated": "🔺 ЭСКАЛАЦИЯ",
+        "resolved": "✅ РЕШЕНО",
+        "heads_up": "⏳ СРОК ЧЕРЕЗ {wait}",
+        "unanswered": "ответа нет вообще",
+        "masked_silence": "{n} {comments}, ни одного от разработчика: "
+        "тема выглядит обработанной, но это не так",
+        "comments": "комментарий|комментария|комментариев",
+        "no_diagnosis": "персонал ответил, диагноза от разработчика нет",
+        "follow_up_ignored": "уточняющий вопрос клиента остался без ответа",
+        "silent": "🤐 Молчат уже {wait}: {names}",
+        "waiting_only": "⏱ Ждёт уже {wait}",
+        "status_wait": "ждёт {wait}",
+        "context": "Последний вопрос клиента:",
+        "no_longer": "больше не нарушение, прошло {wait}",
+        "status_heading": "Открытые нарушения: {n}",
+        "status_empty": "В вашей зоне ответственности нет открытых нарушений.",
+        "summary": "Без ответа уже {n} {topics}: /status покажет их",
+        "topics": "тема|темы|тем",
+        "units": "мин|ч",
+    },
+}
+
+
+class StatusItem(Protocol):
+    """What /status needs of a stored finding (StoredFinding fits)."""
+
+    @property
+    def finding(self) -> Finding: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+
+
+StatusEntry = StatusItem | tuple[Finding, str, str]
+
+
+# ---- phrases -------------------------------------------------------------------------------
+
+
+def _words(language: str) -> dict[str, str]:
+    """The phrase book of `language`; Ukrainian for a language we do not speak."""
+    return _PHRASES.get(language, _PHRASES[DEFAULT_LANGUAGE])
+
+
+def _plural(n: int, forms: str, language: str) -> str:
+    """The form of a noun for `n`: 'one|other' in English, 'one|few|many' in uk and ru."""
+    options = forms.split("|")
+    if len(options) == 2:
+        return options[0] if n == 1 else options[1]
+    if n % 10 == 1 and n % 100 != 11:
+        return options[0]
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return options[1]
+    return options[2]
+
+
+def wait_words(waited: timedelta, language: str) -> str:
+    """`rules.clock.wait_text` in the language: '45 min' / '31 h', '45 хв' / '31 год'."""
+    words = _words(language)
+    if words is _PHRASES["en"]:
+        return wait_text(waited)
+    minutes = max(0, int(waited.total_seconds() // 60))
+    short, long = words["units"].split("|")
+    return f"{minutes} {short}" if minutes < 60 else f"{minutes // 60} {long}"
+
+
+def rule_words(finding: Finding, language: str) -> str:
+    """What the rule means, in plain words (plain text, not yet escaped)."""
+    words = _words(language)
+    phrase = words.get(finding.rule) if finding.rule in _RULES else None
+    if phrase is None:
+        return finding.rule
+    n = len(finding.evidence)
+    return phrase.format(n=n, comments=_plural(n, words["comments"], language))
+
+
+_RULES = frozenset({"unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"})
+
+
+# ---- pieces of HTML ------------------------------------------------------------------------
+
+
+def _esc(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def topic_link(title: str, url: str, fallback: str) -> str:
+    """The escaped title as a link; no link for an empty or non-web URL (Telegram rejects it)."""
+    label = _esc(title.strip() or fallback)
+    if not url.lower().startswith(("http://", "https://")):
+        return label
+    return f'<a href="{_esc(url)}">{label}</a>'
+
+
+def _header(label: str, finding: Finding) -> str:
+    key = finding.key
+    return f"<b>{label} · {_esc(key.forum_id)} #{_esc(key.topic_id)}</b>"
+
+
+def quote_context(context: str, language: str, limit: int = CONTEXT_CHARS) -> str:
+    """The customer's last question in a <blockquote>, trimmed at a word boundary."""
+    heading = _esc(_words(language)["context"])
+    return f"<i>{heading}</i>\n<blockquote>{_esc(trim_words(context, limit))}</blockquote>"
+
+
+def trim_words(text: str, limit: int = CONTEXT_CHARS) -> str:
+    """`text` cut to at most `limit` characters plus '…', at a word boundary where there is one."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if not text[limit].isspace():
+        space = max(cut.rfind(" "), cut.rfind("\n"))
+        cut = cut[:space] if space > limit // 2 else cut
+    return cut.rstrip() + "…"
+
+
+def _silence_line(finding: Finding, now: datetime, language: str) -> str:
+    words = _words(language)
+    wait = wait_words(now - finding.opened_at, language)
+    if finding.silent:
+        names = ", ".join(_esc(name) for name in finding.silent)
+        return words["silent"].format(wait=wait, names=names)
+    return words["waiting_only"].format(wait=wait)
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+def finding_message(
+    transition: Transition,
+    now: datetime,
+    language: str = DEFAULT_LANGUAGE,
+    *,
+    context: str | None = None,
+    heads_up: bool = False,
+) -> str:
+    """The HTML message for an opened, escalated or resolved finding, or a deadline heads-up.
+
+    `context` (for developers) is the customer's last question, quoted and trimmed.
+    """
+    if transition.change is Change.RESOLVED and not heads_up:
+        return _resolved_message(transition, now, language)
+    if transition.change is Change.UPDATED and not heads_up:
+        raise ValueError("an updated finding notifies nobody: there is no message for it")
+    stored = transition.stored
+    finding = stored.finding
+    label = _stage_label(transition, now, language, heads_up)
+    lines = [
+        _header(label, finding),
+        topic_link(stored.title, stored.url, f"#{finding.key.topic_id}"),
+        _esc(rule_words(finding, language)),
+        _silence_line(finding, now, language),
+    ]
+    if context and context.strip():
+        lines.append(quote_context(context, language))
+    return "\n".join(lines)
+
+
+def _stage_label(transition: Transition, now: datetime, language: str, heads_up: bool) -> str:
+    words = _words(language)
+    finding = transition.stored.finding
+    if heads_up:
+        return words["heads_up"].format(wait=wait_words(finding.due_at - now, language))
+    escalated = transition.change is Change.ESCALATED or finding.stage is Stage.ESCALATED
+    return words["escalated"] if escalated else words["overdue"]
+
+
+def _resolved_message(transition: Transition, now: datetime, language: str) -> str:
+    stored, words = transition.stored, _words(language)
+    finding = stored.finding
+    how = stored.resolution.strip() or words["no_longer"].format(
+        wait=wait_words(now - finding.opened_at, language)
+    )
+    return "\n".join(
+        [
+            _header(words["resolved"], finding),
+            topic_link(stored.title, stored.url, f"#{finding.key.topic_id}"),
+            _esc(how),
+        ]
+    )
+
+
+def summary_message(count: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """For a new subscriber with a backlog: '37 topics already ignored: /status lists them'."""
+    words = _words(language)
+    return words["summary"].format(n=count, topics=_plural(count, words["topics"], language))
+
+
+# ---- /status -------------------------------------------------------------------------------
+
+
+def _unpack(item: StatusEntry) -> tuple[Finding, str, str]:
+    if isinstance(item, tuple):
+        return item
+    return item.finding, item.title, item.url
+
+
+def status_lines(
+    items: Iterable[StatusEntry], now: datetime, language: str = DEFAULT_LANGUAGE
+) -> list[str]:
+    """One line per open finding: '• <a href=url>title</a> — rule words, waiting 31 h'."""
+    words = _words(language)
+    lines = []
+    for item in items:
+        finding, title, url = _unpack(item)
+        link = topic_link(title, url, f"{finding.key.forum_id} #{finding.key.topic_id}")
+        wait = words["status_wait"].format(wait=wait_words(now - finding.opened_at, language))
+        lines.append(f"• {link} — {_esc(rule_words(finding, language))}, {wait}")
+    return lines
+
+
+def status_messages(
+    items: Sequence[StatusEntry],
+    now: datetime,
+    language: str = DEFAULT_LANGUAGE,
+    limit: int = TELEGRAM_LIMIT,
+) -> list[str]:
+    """The /status answer as messages under `limit`, the heading in the first one."""
+    words = _words(language)
+    if not items:
+        return [_esc(words["status_empty"])]
+    heading = f"<b>{_esc(words['status_heading'].format(n=len(items)))}</b>"
+    return split_message("\n".join([heading, *status_lines(items, now, language)]), limit)
+
+
+# ---- splitting -----------------------------------------------------------------------------
+
+# A tag, an entity, a word with its trailing spaces, a run of spaces, or a stray '<' / '&'.
+_TOKEN = re.compile(
+    r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);|[^<&\s]+[^\S\n]*|\s+|[<&]"
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+
+
+def html_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units), of the raw HTML: conservative."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _apply_tags(stack: tuple[str, ...], html: str) -> tuple[str, ...]:
+    """The open tags (as written, e.g. '<a href="…">') after `html` follows `stack`."""
+    result = list(stack)
+    for token in _TOKEN.findall(html):
+        match = _TAG.match(token) if token.startswith("<") else None
+        if match is None:
+            continue
+        name = match.group(2).lower()
+        if not match.group(1):
+            result.append(token)
+            continue
+        for depth in range(len(result) - 1, -1, -1):
+            if _tag_name(result[depth]) == name:
+                del result[depth:]
+                break
+    return tuple(result)
+
+
+def _tag_name(open_tag: str) -> str:
+    match = _TAG.match(open_tag)
+    return match.group(2).lower() if match else ""
+
+
+_Splitter = Literal["tokens", "chars", "none"]
+
+
+def _closers(stack: tuple[str, ...]) -> str:
+    return "".join(f"</{_tag_name(tag)}>" for tag in reversed(stack))
+
+
+class _Packer:
+    """Fills parts of at most `limit` units, closing and reopening tags across a cut."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.body: list[str] = []
+        self.size = 0
+        self.fresh = True  # nothing but reopened tags in the current part
+        self.stack: tuple[str, ...] = ()
+
+    def fits(self, piece: str, after: tuple[str, ...]) -> bool:
+        return self.size + html_length(piece) + html_length(_closers(after)) <= self.limit
+
+    def append(self, piece: str, after: tuple[str, ...]) -> None:
+        self.body.append(piece)
+        self.size += html_length(piece)
+        self.stack = after
+        self.fresh = False
+
+    def flush(self) -> None:
+        """End the current part, closing its open tags; reopen them in the next."""
+        self.parts.append("".join(self.body) + _closers(self.stack))
+        reopened = "".join(self.stack)
+        self.body, self.size, self.fresh = [reopened], html_length(reopened), True
+
+    def add(self, piece: str, *, splitter: _Splitter) -> None:
+        """Add `piece`, starting a new part when it does not fit; cut it smaller if still not."""
+        after = _apply_tags(self.stack, piece)
+        if self.fits(piece, after):
+            self.append(piece, after)
+        elif splitter != "none" and not self.fits_fresh(piece, after):
+            self.cut(piece, splitter)  # too long for any part: fill this one up first
+        else:
+            if not self.fresh:
+                self.flush()
+            self.append(piece, after)  # fits now, or is a tag or entity nobody may cut
+
+    def fits_fresh(self, piece: str, after: tuple[str, ...]) -> bool:
+        """Whether `piece` fits in a part that holds nothing but reopened tags."""
+        reopened = html_length("".join(self.stack))
+        return reopened + html_length(piece) + html_length(_closers(after)) <= self.limit
+
+    def cut(self, piece: str, splitter: _Splitter) -> None:
+        if splitter == "tokens":
+            for token in _TOKEN.findall(piece):
+                self.add(token, splitter="chars" if token[0] not in "<&" else "none")
+        else:
+            for char in piece:
+                self.add(char, splitter="none")
+
+    def finish(self) -> list[str]:
+        if not self.fresh:
+            self.parts.append("".join(self.body) + _closers(self.stack))
+        return self.parts
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """`text` as parts of at most `limit` UTF-16 units of raw HTML, cut at line ends.
+
+    A line too long on its own is cut between words (or, for a giant word, characters), never
+    inside a tag or an entity. Tags open at a cut are closed at the part's end and reopened at
+    the next part's start. Only a single tag longer than `limit` can make a part too long.
+    """
+    if html_length(text) <= limit:
+        return [text]
+    packer = _Packer(limit)
+    for line in text.splitlines(keepends=True):
+        packer.add(line, splitter="tokens")
+    return packer.finish()

@@ -1,0 +1,353 @@
+"""Telegram HTML messages: escaping, each stage in each language, and safe splitting."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from forumwatch.escalation import Change, Transition
+from forumwatch.model import Evidence, Finding, PostKind, Role, Stage, TopicKey
+from forumwatch.store_rows import StoredFinding
+from forumwatch.telegram_text import (
+    finding_message,
+    html_length,
+    split_message,
+    status_lines,
+    status_messages,
+    summary_message,
+    trim_words,
+    wait_words,
+)
+from rules.clock import wait_text
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+OPENED = NOW - timedelta(hours=31)
+TITLE = "<b>Fix & ship</b>"
+URL = 'https://forum.example/t/fix-ship/42?x="1"&y=2'
+ALLOWED_TAGS = {"b", "i", "u", "s", "a", "code", "pre", "blockquote"}
+
+
+def _finding(rule: str = "masked_silence", stage: Stage = Stage.DUE, **kw: object) -> Finding:
+    evidence = tuple(
+        Evidence(n, f"user{n}", Role.OTHER, OPENED + timedelta(hours=n), PostKind.REPLY)
+        for n in (2, 3, 4)
+    )
+    base = Finding(
+        key=TopicKey("market", "42"),
+        rule=rule,
+        stage=stage,
+        opened_at=OPENED,
+        due_at=OPENED + timedelta(hours=2),
+        escalate_at=OPENED + timedelta(hours=24),
+        evidence=evidence,
+        summary="No answer from the developer (dev_ivan)",
+        silent=("dev_ivan", "<anna>"),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def _transition(
+    change: Change, finding: Finding | None = None, *, resolution: str = "", url: str = URL
+) -> Transition:
+    finding = finding or _finding()
+    resolved_at = NOW if change is Change.RESOLVED else None
+    stored = StoredFinding(finding, 1, OPENED, None, resolved_at, TITLE, url, resolution)
+    return Transition(change, stored)
+
+
+class _Checker(HTMLParser):
+    """Collects text content and checks that tags are allowed and balanced."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in ALLOWED_TAGS, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, (self.stack, tag)
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _check(html: str) -> str:
+    """The text content of `html`, asserting its tags are allowed and balanced."""
+    checker = _Checker()
+    checker.feed(html)
+    checker.close()
+    assert checker.stack == [], checker.stack
+    return "".join(checker.text)
+
+
+def _entities_whole(html: str) -> bool:
+    """Every '&' starts a complete entity."""
+    return all(
+        re.match(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);", html[m.start() :])
+        for m in re.finditer("&", html)
+    )
+
+
+# ---- escaping ------------------------------------------------------------------------------
+
+
+def test_title_and_href_are_escaped() -> None:
+    text = finding_message(_transition(Change.OPENED), NOW, "en")
+    assert "&lt;b&gt;Fix &amp; ship&lt;/b&gt;" in text
+    assert "<b>Fix" not in text
+    assert 'href="https://forum.example/t/fix-ship/42?x=&quot;1&quot;&amp;y=2"' in text
+    assert "&lt;anna&gt;" in text  # usernames too
+    assert _check(text).count(TITLE) == 1  # arrives literally
+    assert _entities_whole(text)
+
+
+def test_non_web_url_is_not_linked() -> None:
+    text = finding_message(_transition(Change.OPENED, url="javascript:alert(1)"), NOW, "en")
+    assert "<a " not in text
+    assert "&lt;b&gt;Fix &amp; ship&lt;/b&gt;" in text
+
+
+# ---- stages --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "rule", "wait"),
+    [
+        ("en", "⚠️ OVERDUE", "3 comments, none from the developer", "31 h"),
+        ("uk", "⚠️ ПРОСТРОЧЕНО", "3 коментарі, жодного від розробника", "31 год"),
+        ("ru", "⚠️ ПРОСРОЧЕНО", "3 комментария, ни одного от разработчика", "31 ч"),
+    ],
+)
+def test_opened(language: str, label: str, rule: str, wait: str) -> None:
+    text = finding_message(_transition(Change.OPENED), NOW, language)
+    first = text.splitlines()[0]
+    assert first == f"<b>{label} · market #42</b>"
+    assert rule in text
+    assert wait in text and "dev_ivan" in text
+    _check(text)
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "🔺 ESCALATED"), ("uk", "🔺 ЕСКАЛАЦІЯ"), ("ru", "🔺 ЭСКАЛАЦИЯ")]
+)
+def test_escalated(language: str, label: str) -> None:
+    finding = _finding("no_diagnosis", Stage.ESCALATED)
+    text = finding_message(_transition(Change.ESCALATED, finding), NOW, language)
+    assert text.startswith(f"<b>{label} · market #42</b>")
+    _check(text)
+
+
+def test_opened_already_escalated_says_escalated() -> None:
+    finding = _finding("unanswered", Stage.ESCALATED)
+    text = finding_message(_transition(Change.OPENED, finding), NOW, "en")
+    assert text.startswith("<b>🔺 ESCALATED")
+    assert "no answer at all" in text
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("unanswered", "no answer at all"),
+        ("no_diagnosis", "acknowledged by staff, no developer diagnosis"),
+        ("follow_up_ignored", "the customer&#x27;s follow-up question is unanswered"),
+        ("masked_silence", "3 comments, none from the developer: the topic looks handled but is"),
+    ],
+)
+def test_rule_words_en(rule: str, words: str) -> None:
+    assert words in finding_message(_transition(Change.OPENED, _finding(rule)), NOW, "en")
+
+
+def test_uk_plural_of_comments() -> None:
+    one = _finding(evidence=_finding().evidence[:1])
+    five = _finding(evidence=_finding().evidence * 2)  # 6 posts
+    assert "1 коментар," in finding_message(_transition(Change.OPENED, one), NOW, "uk")
+    assert "6 коментарів," in finding_message(_transition(Change.OPENED, five), NOW)
+
+
+def test_without_silent_names_says_waiting() -> None:
+    text = finding_message(_transition(Change.OPENED, _finding(silent=())), NOW, "en")
+    assert "Waiting for 31 h" in text
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "resolution"),
+    [
+        ("en", "✅ RESOLVED", "answered by dev_ivan after 5 h"),
+        ("uk", "✅ ВИРІШЕНО", "closed without an answer after 11 h of waiting"),
+    ],
+)
+def test_resolved_includes_resolution(language: str, label: str, resolution: str) -> None:
+    text = finding_message(_transition(Change.RESOLVED, resolution=resolution), NOW, language)
+    lines = text.splitlines()
+    assert lines[0] == f"<b>{label} · market #42</b>"
+    assert lines[1].startswith('<a href="https://forum.example/')
+    assert lines[2] == resolution
+    assert len(lines) == 3
+    _check(text)
+
+
+def test_resolved_without_resolution_has_fallback() -> None:
+    assert "no longer flagged after 31 h" in finding_message(
+        _transition(Change.RESOLVED), NOW, "en"
+    )
+    assert "минуло 31 год" in finding_message(_transition(Change.RESOLVED), NOW, "uk")
+
+
+def test_heads_up_says_time_to_deadline() -> None:
+    finding = _finding(due_at=NOW + timedelta(minutes=30))
+    text = finding_message(_transition(Change.OPENED, finding), NOW, "en", heads_up=True)
+    assert text.startswith("<b>⏳ DEADLINE IN 30 min · market #42</b>")
+    uk = finding_message(_transition(Change.OPENED, finding), NOW, "uk", heads_up=True)
+    assert "ДЕДЛАЙН ЧЕРЕЗ 30 хв" in uk
+
+
+def test_updated_has_no_message() -> None:
+    with pytest.raises(ValueError):
+        finding_message(_transition(Change.UPDATED), NOW, "en")
+
+
+def test_unknown_language_falls_back_to_ukrainian() -> None:
+    assert "ПРОСТРОЧЕНО" in finding_message(_transition(Change.OPENED), NOW, "de")
+
+
+def test_context_is_quoted_escaped_and_trimmed() -> None:
+    question = "Why does <script> & the signer fail? " + "word " * 200
+    text = finding_message(_transition(Change.OPENED), NOW, "en", context=question)
+    quoted = re.search(r"<blockquote>(.*)</blockquote>", text, re.S)
+    assert quoted is not None
+    body = quoted.group(1)
+    assert body.startswith("Why does &lt;script&gt; &amp; the signer fail?")
+    assert body.endswith("word…")
+    assert len(_check(body)) <= 301
+    _check(text)
+
+
+def test_empty_context_is_left_out() -> None:
+    assert "blockquote" not in finding_message(_transition(Change.OPENED), NOW, "en", context=" ")
+
+
+def test_trim_words_cuts_at_a_word_boundary() -> None:
+    assert trim_words("short", 300) == "short"
+    assert trim_words("alpha beta gamma", 12) == "alpha beta…"
+    assert trim_words("x" * 50, 10) == "x" * 10 + "…"  # no space: a hard cut
+
+
+def test_english_wait_matches_wait_text() -> None:
+    for minutes in (0, 45, 59, 60, 61 * 31):
+        assert wait_words(timedelta(minutes=minutes), "en") == wait_text(timedelta(minutes=minutes))
+
+
+# ---- splitting -----------------------------------------------------------------------------
+
+
+def _long_message() -> str:
+    lines = []
+    for i in range(200):
+        lines.append(f"<b>Heading {i} &amp; more</b>")
+        lines.append(
+            "<blockquote>"
+            + f"quoted line {i} with &lt;tags&gt; &amp; &#x27;quotes&#x27; " * 2
+            + "\nsecond line of the quote <i>italic &amp; more</i></blockquote>"
+        )
+        lines.append(f'<a href="https://x.example/{i}?a=1&amp;b=2">link {i}</a> plain text')
+    return "\n".join(lines)
+
+
+def _assert_parts(original: str, parts: list[str], limit: int) -> None:
+    assert all(html_length(part) <= limit for part in parts)
+    assert all(_entities_whole(part) for part in parts)
+    assert "".join(_check(part) for part in parts) == _check(original)
+
+
+def test_split_long_message_keeps_tags_balanced_and_text_whole() -> None:
+    text = _long_message()
+    assert len(text) > 20_000
+    parts = split_message(text)
+    assert len(parts) > 4
+    _assert_parts(text, parts, 4096)
+
+
+@pytest.mark.parametrize("limit", [97, 200, 501, 1000])
+def test_split_small_limits(limit: int) -> None:
+    text = _long_message()[:8000].rsplit("\n", 1)[0]
+    _assert_parts(text, split_message(text, limit), limit)
+
+
+def test_split_giant_line_inside_blockquote() -> None:
+    text = "<b>Title</b>\n<blockquote>" + "abc &amp; déf " * 2000 + "</blockquote>\nend"
+    parts = split_message(text, 4096)
+    _assert_parts(text, parts, 4096)
+    assert all(part.count("<blockquote>") == part.count("</blockquote>") for part in parts)
+    assert parts[0].startswith("<b>Title</b>\n<blockquote>abc")  # the long line starts at once
+
+
+def test_split_giant_word_is_cut_between_characters() -> None:
+    text = "<i>" + "x" * 10_000 + "&amp;</i>"
+    _assert_parts(text, split_message(text, 1000), 1000)
+
+
+def test_split_counts_utf16_units() -> None:
+    text = "\n".join(["😀" * 100] * 50)  # 200 UTF-16 units per line
+    parts = split_message(text, 1000)
+    assert all(html_length(part) <= 1000 for part in parts)
+    assert "".join(parts) == text
+
+
+def test_short_message_is_one_part() -> None:
+    assert split_message("<b>hi</b>") == ["<b>hi</b>"]
+
+
+# ---- /status and summary -------------------------------------------------------------------
+
+
+def test_status_lines() -> None:
+    stored = _transition(Change.OPENED).stored
+    lines = status_lines([stored, (_finding("unanswered"), "Plain", "https://f/1")], NOW, "en")
+    assert lines[0] == (
+        f'• <a href="{"https://forum.example/t/fix-ship/42?x=&quot;1&quot;&amp;y=2"}">'
+        "&lt;b&gt;Fix &amp; ship&lt;/b&gt;</a> — 3 comments, none from the developer: "
+        "the topic looks handled but is not, waiting 31 h"
+    )
+    assert lines[1] == '• <a href="https://f/1">Plain</a> — no answer at all, waiting 31 h'
+
+
+def test_status_messages_split_with_heading_first() -> None:
+    items = [(_finding("unanswered"), f"Topic {i} <x>", f"https://f/{i}") for i in range(300)]
+    messages = status_messages(items, NOW, "en", limit=2000)
+    assert len(messages) > 1
+    assert messages[0].startswith("<b>Open findings: 300</b>\n")
+    assert not any("Open findings" in m for m in messages[1:])
+    assert all(html_length(m) <= 2000 for m in messages)
+    assert sum(m.count("• ") for m in messages) == 300
+    for message in messages:
+        _check(message)
+
+
+def test_status_empty() -> None:
+    assert status_messages([], NOW, "en") == ["No open findings in your scope."]
+    assert status_messages([], NOW, "uk") == [
+        "У вашій зоні відповідальності немає відкритих порушень."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "language", "text"),
+    [
+        (37, "en", "37 topics already ignored: /status lists them"),
+        (1, "en", "1 topic already ignored: /status lists them"),
+        (37, "uk", "Без відповіді вже 37 тем: /status покаже їх"),
+        (22, "uk", "Без відповіді вже 22 теми: /status покаже їх"),
+        (21, "ru", "Без ответа уже 21 тема: /status покажет их"),
+        (11, "ru", "Без ответа уже 11 тем: /status покажет их"),
+    ],
+)
+def test_summary_message(count: int, language: str, text: str) -> None:
+    assert summary_message(count, language) == text
