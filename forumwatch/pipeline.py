@@ -16,12 +16,13 @@ from telegram.error import InvalidToken, TelegramError
 from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
 from forumwatch.escalation import Change, Transition, transitions
+from forumwatch.health import next_health
 from forumwatch.model import Finding, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
-from forumwatch.notify.telegram import make_bot
+from forumwatch.notify.telegram import CHANNEL, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
-from forumwatch.store import Store, StoredFinding
+from forumwatch.store import Store, StoredFinding, iso
 from rules.base import all_rules
 from scrapers.base import (
     BadResponse,
@@ -426,6 +427,7 @@ def run_cycle(
                 store.rollback()
         if not dry_run:
             store.forum_poll_result(forum.id, result.error, now)
+            _tell_admins(store, config, forum.id, result, now)
     if not dry_run:
         report.messages_sent, report.delivery_errors = asyncio.run(
             deliver(store, active, now, report)
@@ -446,6 +448,20 @@ async def answer_commands(store: Store, config: Config, now: datetime) -> str | 
     except TelegramError as err:
         return f"telegram: could not read bot commands ({err}); they are read next run"
     return None
+
+
+def _tell_admins(
+    store: Store, config: Config, forum_id: str, result: ForumResult, now: datetime
+) -> None:
+    """Queue a health notice for the Telegram admins when the forum's health calls for one."""
+    if config.telegram is None or not config.telegram.admins or result.skipped:
+        return
+    health, text = next_health(forum_id, store.forum_health(forum_id), result.error, now)
+    with store.transaction():
+        store.save_forum_health(forum_id, health)
+        if text is not None:
+            for admin in config.telegram.admins:
+                store.enqueue_note(forum_id, f"health {iso(now)}", CHANNEL, str(admin), text, now)
 
 
 def _watched(store: Store, forum: ForumConfig, now: datetime) -> set[str]:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
+from forumwatch.health import ForumHealth
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
 from forumwatch.store_rows import (
@@ -62,7 +63,8 @@ SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
-    last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT
+    last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT,
+    failing_since TEXT, health_told_at TEXT, health_times_told INTEGER DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS group_members (
     forum_id TEXT, group_name TEXT, username TEXT,
@@ -508,6 +510,33 @@ class Store(ChatsMixin):
         else:
             values = {"last_error": error, "last_error_at": iso(now)}
         self.db.table("forums").update(forum_id, values)
+
+    @_translating
+    def forum_health(self, forum_id: str) -> ForumHealth:
+        row = self._row(
+            "SELECT failing_since, health_told_at, health_times_told FROM forums WHERE id = ?",
+            forum_id,
+        )
+        if row is None:
+            return ForumHealth()
+        return ForumHealth(
+            parse_iso(row["failing_since"]),
+            parse_iso(row["health_told_at"]),
+            row["health_times_told"] or 0,
+        )
+
+    @_translating
+    def save_forum_health(self, forum_id: str, health: ForumHealth) -> None:
+        if self.forum_health(forum_id) == health:
+            return  # keep re-runs write-free
+        self.db.table("forums").update(
+            forum_id,
+            {
+                "failing_since": iso(health.failing_since),
+                "health_told_at": iso(health.told_at),
+                "health_times_told": health.times_told,
+            },
+        )
 
     @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:

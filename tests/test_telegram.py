@@ -1,0 +1,225 @@
+"""Telegram end to end: the real `forumwatch` command, python-telegram-bot doing real HTTP to a Bot
+API stand-in on loopback, the demo forum on loopback, a real SQLite file."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
+from forumwatch.sample_forum.server import SampleForumServer
+from tests.conftest import NOW, forumwatch, write_config
+from tests.telegram_standin import BotApiStandIn
+
+TOKEN = "123456:TEST-token-never-printed"
+PARTNER, DEVELOPER, QUALITY, STRANGER, ADMIN = 501, 601, -701, 801, 901
+
+
+@pytest.fixture
+def telegram() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn(TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def config(tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn) -> Path:
+    extra = f"""\
+telegram:
+  token: ${{FW_TELEGRAM_TOKEN}}
+  api_url: {telegram.url}
+  admins: [{ADMIN}]
+  language: en
+"""
+    path = write_config(tmp_path, forum.url, extra=extra)
+    text = path.read_text(encoding="utf-8").replace(
+        "categories: [signed-files], developers: [vendor_petro]}",
+        f"categories: [signed-files], developers: [vendor_petro], developer_chats: [{DEVELOPER}]}}",
+    )
+    text = text.replace(
+        "    staff: [anna_quality]\n",
+        f"    staff: [anna_quality]\n    quality_chats: [{QUALITY}]\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str) -> tuple[int, str]:
+    result = forumwatch(*args, "-c", str(config), env={"FW_TELEGRAM_TOKEN": TOKEN})
+    output = result.stdout + result.stderr
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    return result.returncode, output
+
+
+def run(config: Path, now: datetime) -> tuple[int, str]:
+    return cli(config, "run", "--now", now.isoformat())
+
+
+def invite(config: Path, *args: str) -> str:
+    code, output = cli(config, "invite", *args)
+    assert code == 0, output
+    match = re.search(r"https://t\.me/forumwatch_test_bot\?start=([\w-]+)", output)
+    assert match, output
+    return match[1]
+
+
+def new_topic(forum: SampleForumServer, topic_id: int, title: str, at: datetime) -> None:
+    """A customer's topic in the signed-files app's category."""
+    post = SamplePost("maria_shop", at, "Signed file is rejected by the tax office")
+    forum.forum.topics.append(SampleTopic(topic_id, title, [post], category_id=7))
+
+
+def test_each_stage_reaches_exactly_the_right_chats_once(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    telegram.push_message(PARTNER, f"/start {invite(config, 'partner', '--forum', 'market')}")
+    code, output = run(config, NOW)  # the forum's first cycle: a backlog
+    assert code == 0, output
+    partner = telegram.sent_to(PARTNER)
+    assert partner[0].startswith("Connected as partner")
+    assert len(partner) == 2 and "5 topics already ignored" in partner[1]  # one summary
+    assert len(telegram.sent_to(QUALITY)) == 1  # its summary: the escalated ones
+    assert telegram.sent_to(STRANGER) == []
+
+    title = "Підпис <b>не</b> працює & падає"
+    new_topic(forum, 110, title, NOW + timedelta(hours=1))
+    telegram.sent.clear()
+    run(config, NOW + timedelta(hours=4))  # 110 is due: developer and partner, not quality
+    assert {m["chat_id"] for m in telegram.sent} == {PARTNER, DEVELOPER}
+    assert all("&lt;b&gt;не&lt;/b&gt; працює &amp; падає" in m["text"] for m in telegram.sent)
+    assert all(m["parse_mode"] == "HTML" for m in telegram.sent)
+
+    telegram.sent.clear()
+    run(config, NOW + timedelta(hours=4, minutes=5))
+    assert telegram.sent == []  # a second run sends nothing new
+
+    run(config, NOW + timedelta(hours=26))  # escalated: quality staff as well
+    escalated = about(telegram, 110)
+    assert {m["chat_id"] for m in escalated} == {PARTNER, DEVELOPER, QUALITY}
+    assert all("ESCALATED" in m["text"] for m in escalated)
+
+    telegram.sent.clear()
+    forum.forum.topic(110).posts.append(
+        SamplePost("vendor_petro", NOW + timedelta(hours=27), "Fixed in 2.4")
+    )
+    run(config, NOW + timedelta(hours=28))
+    resolved = about(telegram, 110)
+    assert {m["chat_id"] for m in resolved} == {PARTNER, DEVELOPER, QUALITY}
+    assert all("answered by vendor_petro after 26 h" in m["text"] for m in resolved)
+
+
+def about(telegram: BotApiStandIn, *topic_ids: int) -> list[dict[str, object]]:
+    """The messages about these topics (their header names them)."""
+    return [m for m in telegram.sent for t in topic_ids if f"#{t}</b>" in str(m["text"])]
+
+
+def test_a_chat_without_an_invite_can_change_nothing(config: Path, telegram: BotApiStandIn) -> None:
+    telegram.push_message(STRANGER, "/subscribe forum market")
+    telegram.push_message(STRANGER, "/start not-a-real-code")
+    run(config, NOW)
+
+    replies = telegram.sent_to(STRANGER)
+    assert "not connected" in replies[0]
+    assert "unknown, already used or expired" in replies[1]
+    with sqlite3.connect(config.parent / "forumwatch.db") as conn:
+        assert conn.execute("SELECT count(*) FROM subscriptions").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM chats").fetchone() == (0,)
+
+
+def test_an_invite_works_once_and_only_group_admins_change_a_group(
+    config: Path, telegram: BotApiStandIn
+) -> None:
+    code = invite(config, "partner")
+    group = -1001
+    telegram.push_message(group, f"/start {code}", user_id=11, chat_type="group")  # not admin
+    telegram.make_admin(group, 12)
+    telegram.push_message(group, f"/start {code}", user_id=12, chat_type="group")
+    telegram.push_message(PARTNER, f"/start {code}")  # the same code again
+    telegram.push_message(group, "/subscribe app signed-files", user_id=11, chat_type="group")
+    telegram.push_message(group, "/subscribe app signed-files", user_id=12, chat_type="group")
+    telegram.push_message(group, "/list", user_id=11, chat_type="group")
+    run(config, NOW)
+
+    replies = telegram.sent_to(group)
+    assert "Only this group's admins" in replies[0]
+    assert replies[1].startswith("Connected as partner")
+    assert "Only this group's admins" in replies[2]
+    assert "Following app signed-files (market)" in replies[3]
+    assert "follows: app signed-files (market)" in replies[4]
+    assert "unknown, already used or expired" in telegram.sent_to(PARTNER)[0]
+
+
+def test_commands_are_read_once_across_runs(config: Path, telegram: BotApiStandIn) -> None:
+    telegram.push_message(STRANGER, "/help")
+    run(config, NOW)
+    run(config, NOW + timedelta(minutes=5))
+    assert len(telegram.sent_to(STRANGER)) == 1
+
+
+def test_rate_limit_block_and_migration_are_handled(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    run(config, NOW)  # the backlog goes by summary; the next finding goes one by one
+    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
+    new_topic(forum, 111, "Підпис не ставиться", NOW + timedelta(hours=1))
+    telegram.rate_limit(DEVELOPER, retry_after=1, times=1)
+    telegram.migrate(QUALITY, -100777)
+    telegram.sent.clear()
+
+    code, output = run(config, NOW + timedelta(hours=26))  # escalated at once
+
+    assert code == 0, output
+    assert len([m for m in about(telegram, 110, 111) if m["chat_id"] == DEVELOPER]) == 2
+    assert len([m for m in about(telegram, 110, 111) if m["chat_id"] == -100777]) == 2
+
+    telegram.block(DEVELOPER)
+    forum.forum.topic(110).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
+    forum.forum.topic(111).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
+    code, output = run(config, NOW + timedelta(hours=28))
+    assert code == 0, output  # a blocked chat is not a failed run
+    resolved = [m for m in about(telegram, 110, 111) if "RESOLVED" in str(m["text"])]
+    assert {m["chat_id"] for m in resolved} == {-100777}  # the others still hear
+    assert len(resolved) == 2
+
+
+def test_long_status_is_split_below_the_limit(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    for n in range(120):
+        new_topic(
+            forum, 200 + n, f"Проблема номер {n} " + "довга назва " * 8, NOW - timedelta(hours=30)
+        )
+    telegram.push_message(QUALITY, "/status", chat_type="group")
+    run(config, NOW)  # commands are answered before the poll: nothing stored yet
+    run(config, NOW + timedelta(minutes=5))
+    telegram.push_message(QUALITY, "/status", chat_type="group")
+    telegram.sent.clear()
+    run(config, NOW + timedelta(minutes=10))
+
+    replies = telegram.sent_to(QUALITY)
+    assert len(replies) > 1
+    assert all(len(r) <= 4096 for r in replies)
+    assert sum(r.count("Проблема номер") for r in replies) == 120
+
+
+def test_a_failing_forum_tells_the_admin_once_reminds_later_and_tells_recovery(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    forum.fail("/latest.json", status=500)
+    for minutes in (0, 10, 20):
+        run(config, NOW + timedelta(minutes=minutes))
+    assert len(telegram.sent_to(ADMIN)) == 1
+    assert "cannot be polled" in telegram.sent_to(ADMIN)[0]
+    run(config, NOW + timedelta(hours=1, minutes=5))
+    assert (
+        len(telegram.sent_to(ADMIN)) == 2 and "still cannot be polled" in telegram.sent_to(ADMIN)[1]
+    )
+    forum.heal()
+    run(config, NOW + timedelta(hours=2))
+    assert len(telegram.sent_to(ADMIN)) == 3 and "polled again" in telegram.sent_to(ADMIN)[2]
+    told = [m for m in telegram.sent if "polled" in str(m["text"])]
+    assert {m["chat_id"] for m in told} == {ADMIN}  # health goes to the admins only
