@@ -138,16 +138,18 @@ def cli() -> None:
 @cli.command()
 @config_option
 @now_option
+@click.option("-v", "--verbose", is_flag=True, help="Print the summary even when nothing changed.")
 @click.option(
     "--dry-run",
     is_flag=True,
     help="Poll and evaluate, but store and send nothing: not a byte on disk changes.",
 )
-def run(config_path: Path | None, now: datetime | None, dry_run: bool) -> None:
-    """Run one cycle: poll the forums, apply the rules, send notifications.
+def run(config_path: Path | None, now: datetime | None, verbose: bool, dry_run: bool) -> None:
+    """Run one cycle: read bot commands, poll the forums, apply the rules, send notifications.
 
     Safe to start from cron every few minutes: a run that finds another one still going exits
-    at once (code 1) without touching the database.
+    at once (code 1) without touching the database. Quiet when nothing changed (cron mails
+    any output); one short summary when something did.
 
     \b
     --now may replay a past moment (stored like a real run), but a --now later than the
@@ -171,7 +173,8 @@ def run(config_path: Path | None, now: datetime | None, dry_run: bool) -> None:
             fail(str(err), 2)
     if reason is not None:
         report.dry_run_reason = reason
-    _print_report(report)
+    if verbose or report.eventful:
+        _print_report(report)
     sys.exit(report.exit_code)
 
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.padding import Padding
 
 from forumwatch.config import load_config
+from forumwatch.escalation import Change, Transition
 from forumwatch.pipeline import current_findings, run_cycle
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.sample_forum.demo_scenario import (
@@ -20,6 +22,7 @@ from forumwatch.sample_forum.demo_scenario import (
 )
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store, run_lock
+from forumwatch.telegram_text import finding_message, plain_text, summary_message
 
 
 def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:
@@ -31,6 +34,20 @@ def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None
             return _watch(server.url, keep, now, out)
         with tempfile.TemporaryDirectory(prefix="forumwatch-demo-") as folder:
             return _watch(server.url, Path(folder), now, out)
+
+
+def _show_telegram(out: Console, changes: list[Transition], now: datetime) -> None:
+    """What the Telegram bot would send for these findings (a new forum's backlog is sent as one
+    summary per chat; later findings go one by one like these)."""
+    opened = [t for t in changes if t.change is Change.OPENED]
+    if not opened:
+        return
+    out.print(
+        "\nWith a Telegram bot configured, a chat that follows this forum gets one summary "
+        f"(«{plain_text(summary_message(len(opened)))}»); each later finding arrives like this:"
+    )
+    for change in opened:
+        out.print(Padding(plain_text(finding_message(change, now)), (1, 0, 0, 4)), markup=False)
 
 
 def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
@@ -50,6 +67,7 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
         for line in summary_lines(report):
             out.print(line)
         out.print(findings_table(current_findings(store, config, now), now))
+        _show_telegram(out, report.transitions, now)
     finally:
         store.close()
     out.print(

@@ -22,7 +22,7 @@ from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
-from forumwatch.store import Store, StoredFinding, iso
+from forumwatch.store import OutboxMessage, Store, StoredFinding, iso
 from rules.base import all_rules
 from scrapers.base import (
     BadResponse,
@@ -66,6 +66,19 @@ class CycleReport:
     messages_sent: int = 0
     delivery_errors: list[str] = field(default_factory=list)
     delivery_notes: list[str] = field(default_factory=list)  # e.g. a chat that blocked the bot
+    would_send: dict[int, OutboxMessage] = field(default_factory=dict)  # dry runs: by outbox id
+
+    @property
+    def eventful(self) -> bool:
+        """Whether anything happened that cron should mail: a change, a message, a problem."""
+        return bool(
+            self.dry_run
+            or any(t.notifies for t in self.transitions)
+            or self.messages_sent
+            or self.delivery_errors
+            or self.delivery_notes
+            or any(f.error or f.warnings for f in self.forums)
+        )
 
     def count(self, change: Change) -> int:
         return sum(1 for t in self.transitions if t.change is change)
@@ -424,6 +437,7 @@ def run_cycle(
                     store.full_scan_done(forum.id, now)
                 report.transitions += _apply(store, forum, config, now, active, backlog)
             if dry_run:
+                _note_would_send(store, active, report)
                 store.rollback()
         if not dry_run:
             store.forum_poll_result(forum.id, result.error, now)
@@ -472,6 +486,13 @@ def _watched(store: Store, forum: ForumConfig, now: datetime) -> set[str]:
         for topic_id, last_activity in store.open_finding_topics(forum.id).items()
         if last_activity is None or last_activity >= cutoff
     }
+
+
+def _note_would_send(store: Store, active: list[Notifier], report: CycleReport) -> None:
+    """Remember what a dry run's outbox holds before it is rolled back."""
+    for notifier in active:
+        for message in store.pending(notifier.channel):
+            report.would_send.setdefault(message.id, message)
 
 
 def _skipped(forum: ForumConfig, config: Config) -> ForumResult:

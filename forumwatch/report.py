@@ -18,6 +18,7 @@ from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import iso
+from forumwatch.telegram_text import plain_text
 from rules.clock import wait_text
 
 
@@ -109,6 +110,11 @@ def summary_lines(report: CycleReport) -> list[str]:
             f"#{t.stored.finding.key.topic_id} {t.stored.finding.rule}"
             for t in report.transitions
             if t.notifies
+        ]
+        lines += [
+            f"  would send by {m.channel} to {m.recipient}: {plain_text(m.message).splitlines()[0]}"
+            for m in report.would_send.values()
+            if m.channel != "console"  # the console's messages are the lines above
         ]
     return lines
 

@@ -8,6 +8,7 @@ a cut interrupts and reopening them in the next part.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -411,3 +412,8 @@ def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     for line in text.splitlines(keepends=True):
         packer.add(line, splitter="tokens")
     return packer.finish()
+
+
+def plain_text(html_text: str) -> str:
+    """Telegram HTML as the reader sees it: tags gone, entities decoded (for terminals)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))

@@ -32,6 +32,7 @@ class BotApiStandIn:
         self._rate_limits: dict[int, list[int]] = {}  # chat → [retry_after, times]
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
+        self.send_delay = 0.0  # seconds each sendMessage takes after it was recorded
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -174,6 +175,7 @@ class BotApiStandIn:
             self.sent.append({**params, "chat_id": chat_id})
             message_id = self._next_message
             self._next_message += 1
+        time.sleep(self.send_delay)  # recorded, not yet answered: a message in flight
         chat_type = "private" if chat_id > 0 else "supergroup"
         message = {
             "message_id": message_id,

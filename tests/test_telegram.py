@@ -3,8 +3,14 @@ API stand-in on loopback, the demo forum on loopback, a real SQLite file."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +19,7 @@ import pytest
 
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
-from tests.conftest import NOW, forumwatch, write_config
+from tests.conftest import NOW, ROOT, forumwatch, write_config
 from tests.telegram_standin import BotApiStandIn
 
 TOKEN = "123456:TEST-token-never-printed"
@@ -223,3 +229,54 @@ def test_a_failing_forum_tells_the_admin_once_reminds_later_and_tells_recovery(
     assert len(telegram.sent_to(ADMIN)) == 3 and "polled again" in telegram.sent_to(ADMIN)[2]
     told = [m for m in telegram.sent if "polled" in str(m["text"])]
     assert {m["chat_id"] for m in told} == {ADMIN}  # health goes to the admins only
+
+
+def test_dry_run_prints_what_it_would_send_and_sends_nothing(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    run(config, NOW)
+    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
+    telegram.sent.clear()
+    calls = len(telegram.calls)
+
+    code, output = cli(config, "run", "--now", (NOW + timedelta(hours=4)).isoformat(), "--dry-run")
+
+    assert code == 0, output
+    assert f"would send by telegram to {DEVELOPER}: ⚠️ OVERDUE · market #110" in output
+    assert telegram.sent == [] and len(telegram.calls) == calls  # not even getUpdates
+
+
+def test_quiet_when_nothing_changed(config: Path) -> None:
+    run(config, NOW)
+    code, output = run(config, NOW + timedelta(minutes=1))
+    assert (code, output) == (0, "")
+    code, output = cli(config, "run", "-v", "--now", (NOW + timedelta(minutes=2)).isoformat())
+    assert "Findings: 0 opened" in output
+
+
+def test_a_run_killed_while_sending_loses_nothing_and_repeats_at_most_one(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    run(config, NOW)
+    for n in range(4):
+        new_topic(forum, 110 + n, f"Тема {n}", NOW + timedelta(hours=1))
+    telegram.sent.clear()
+    telegram.send_delay = 0.3
+    later = (NOW + timedelta(hours=4)).isoformat()
+    env = {**os.environ, "FW_TELEGRAM_TOKEN": TOKEN}
+    command = [sys.executable, "-m", "forumwatch", "run", "-c", str(config), "--now", later]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(about(telegram, 110, 111, 112, 113)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # mid-delivery, one message in flight
+    process.wait()
+    assert len(about(telegram, 110, 111, 112, 113)) < 4, "the run finished before the kill"
+
+    telegram.send_delay = 0.0
+    code, output = run(config, NOW + timedelta(hours=4))
+
+    assert code == 0, output
+    told = Counter((m["chat_id"], t) for t in range(110, 114) for m in about(telegram, t))
+    assert set(told) == {(DEVELOPER, t) for t in range(110, 114)}  # the app's developer chat
+    assert sum(told.values()) - len(told) <= 1  # at most the one in flight came twice
