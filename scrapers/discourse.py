@@ -14,6 +14,7 @@ from forumwatch.model import Topic
 from scrapers import discourse_parse as parse
 from scrapers.base import BadResponse, ForumSettings, ScrapeError, TopicSummary, register
 from scrapers.http import PoliteClient
+from scrapers.validate import FUTURE_SLACK, check_topic
 
 POSTS_PER_REQUEST = 20  # Discourse's chunk size for /t/{id}/posts.json
 MEMBERS_PER_REQUEST = 50  # Discourse's default `limit` for /groups/{name}/members.json
@@ -38,6 +39,7 @@ class DiscourseScraper:
         self.http = PoliteClient(settings, transport=transport)
         self._category_slugs: dict[int, str] | None = None
         self._category_lock = asyncio.Lock()
+        self.warnings: list[str] = []  # rows skipped as malformed; the pipeline reports them
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -82,7 +84,7 @@ class DiscourseScraper:
             where = parse.Where(self.settings.forum_id, self.http.absolute(url))
             listing = parse.need(data, "topic_list", dict, where)
             rows = parse.need(listing, "topics", list, where, "topic_list.")
-            summaries = [parse.summary_from_row(row, where) for row in rows]
+            summaries = self._summaries(rows, where)
             for summary in summaries:
                 if summary.bumped_at is None or summary.bumped_at >= cutoff:
                     yield summary
@@ -91,6 +93,19 @@ class DiscourseScraper:
             if not exhaustive and _all_known(summaries, known, cutoff):
                 return
             url = self._next_page(listing.get("more_topics_url"))
+
+    def _summaries(self, rows: list[Any], where: parse.Where) -> list[TopicSummary]:
+        """The page's rows as summaries; a malformed row is skipped with a warning, not the page."""
+        summaries = []
+        for number, row in enumerate(rows, 1):
+            try:
+                summaries.append(parse.summary_from_row(row, where))
+            except BadResponse as err:
+                self.warnings.append(
+                    f"forum '{self.settings.forum_id}': topic-list row {number} of {where.url} "
+                    f"skipped: {err.problem}; the rest of the list is read"
+                )
+        return summaries
 
     def _next_page(self, more_topics_url: Any) -> str | None:
         """The next page's path: absent means last page; pages are fetched as .json."""
@@ -109,7 +124,7 @@ class DiscourseScraper:
         """GET /t/{id}.json and every post not inlined there, mapped to the model."""
         url = f"/t/{summary.topic_id}.json"
         data = await self.http.get_json(url)
-        where = parse.Where(self.settings.forum_id, self.http.absolute(url))
+        where = parse.Where(self.settings.forum_id, self.http.absolute(url), summary.topic_id)
         stream = parse.need(data, "post_stream", dict, where)
         posts = _post_dicts(parse.need(stream, "posts", list, where, "post_stream."), where)
         ids = parse.need(stream, "stream", list, where, "post_stream.")
@@ -117,7 +132,9 @@ class DiscourseScraper:
         missing = [i for i in ids if i not in inlined]
         posts += await self._fetch_posts(summary.topic_id, missing)
         ctx = parse.TopicContext(self.base_url, await self.category_slugs(), summary)
-        return parse.topic_from_json(data, [p for p in posts if not _deleted(p)], ctx, where)
+        topic = parse.topic_from_json(data, [p for p in posts if not _deleted(p)], ctx, where)
+        check_topic(topic, datetime.now(UTC) + FUTURE_SLACK)
+        return topic
 
     async def _fetch_posts(self, topic_id: str, post_ids: list[Any]) -> list[dict[str, Any]]:
         """Posts by id through /t/{id}/posts.json, POSTS_PER_REQUEST at a time."""
@@ -130,7 +147,7 @@ class DiscourseScraper:
         )
         posts: list[dict[str, Any]] = []
         for page in pages:
-            where = parse.Where(self.settings.forum_id, self.http.absolute(url))
+            where = parse.Where(self.settings.forum_id, self.http.absolute(url), topic_id)
             stream = parse.need(page, "post_stream", dict, where)
             posts += _post_dicts(parse.need(stream, "posts", list, where, "post_stream."), where)
         return posts

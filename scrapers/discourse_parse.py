@@ -13,12 +13,15 @@ from typing import Any, TypeVar
 from bs4 import BeautifulSoup
 
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
-from scrapers.base import BadResponse, TopicSummary
+from scrapers.base import BadResponse, MalformedTopic, TopicSummary
 
 T = TypeVar("T")
 SYSTEM_POST_TYPES = (2, 3)  # moderator action, small action
 WHISPER_POST_TYPE = 4
+POST_TYPES = frozenset({1, 2, 3, 4})  # regular, moderator action, small action, whisper
 API_FIX = "the forum's API answered in an unexpected shape; check its version and any proxy"
+TOPIC_FIX = "the topic is skipped (its stored version kept) until the forum sends it whole"
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0", ""})
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,13 @@ class Where:
 
     forum_id: str
     url: str
+    topic_id: str = ""  # set while parsing one topic: its problems skip that topic only
 
     def bad(self, problem: str) -> BadResponse:
+        if self.topic_id:
+            return MalformedTopic(
+                self.forum_id, self.url, f"topic {self.topic_id}: {problem}", TOPIC_FIX
+            )
         return BadResponse(self.forum_id, self.url, problem, API_FIX)
 
 
@@ -40,9 +48,42 @@ def need(obj: Any, key: str, kind: type[T], where: Where, path: str = "") -> T:
     if key not in obj:
         raise where.bad(f"field '{name}' is missing")
     value = obj[key]
+    if kind is int and isinstance(value, str) and value.strip().isdigit():
+        return int(value)  # type: ignore[return-value]  # "42": unambiguous
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise where.bad(f"field '{name}' is {type(value).__name__}, expected {kind.__name__}")
+        raise where.bad(f"field '{name}' is {_shown(value)}, expected {kind.__name__}{_got(value)}")
     return value
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _got(value: Any) -> str:
+    """The bad value itself, when it is short enough to help: ` (got 'many')`."""
+    if isinstance(value, (str, int, float)) and len(repr(value)) <= 40:
+        return f" (got {value!r})"
+    return ""
+
+
+def flag(obj: dict[str, Any], key: str, where: Where, path: str = "") -> bool:
+    """A boolean field; absent or null is False; "true"/"false"/1/0 are coerced, the rest refused
+    (bool("false") is True: taken as is, it would close an open topic and hide its findings)."""
+    value = obj.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise where.bad(f"field '{path}{key}' is {_shown(value)}, expected true or false{_got(value)}")
+
+
+def optional_int(obj: dict[str, Any], key: str, where: Where, path: str = "") -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    return need(obj, key, int, where, path)
 
 
 def parse_time(text: str, where: Where, name: str) -> datetime:
@@ -61,28 +102,29 @@ def _optional_time(obj: dict[str, Any], key: str, where: Where) -> datetime | No
     return parse_time(value, where, key) if isinstance(value, str) else None
 
 
-def marker(row: dict[str, Any]) -> str:
+def marker(row: dict[str, Any], where: Where) -> str:
     """Change detector of a topic: any new bumping post, post, close or archive changes it."""
-    bumped = row.get("bumped_at")
+    path = "topic_list.topics[]."
     parts = [
-        str(bumped),
-        str(row.get("posts_count")),
-        str(row.get("highest_post_number")),
-        f"closed={bool(row.get('closed'))}",
-        f"archived={bool(row.get('archived'))}",
+        str(row.get("bumped_at")),
+        str(optional_int(row, "posts_count", where, path)),
+        str(optional_int(row, "highest_post_number", where, path)),
+        f"closed={flag(row, 'closed', where, path)}",
+        f"archived={flag(row, 'archived', where, path)}",
     ]
     return "|".join(parts)
 
 
 def summary_from_row(row: Any, where: Where) -> TopicSummary:
     """One `topic_list.topics[]` row as a TopicSummary; extra keeps what fetch_topic may use."""
-    topic_id = need(row, "id", int, where, "topic_list.topics[].")
-    extra = {key: row.get(key) for key in ("slug", "category_id", "closed", "archived", "title")}
+    path = "topic_list.topics[]."
+    topic_id = need(row, "id", int, where, path)
+    extra = {key: row.get(key) for key in ("slug", "category_id", "title")}
     return TopicSummary(
         topic_id=str(topic_id),
-        marker=marker(row),
+        marker=marker(row, where),
         bumped_at=_optional_time(row, "bumped_at", where),
-        pinned=bool(row.get("pinned")),
+        pinned=flag(row, "pinned", where, path),
         extra=extra,
     )
 
@@ -97,8 +139,10 @@ def forum_roles(post: dict[str, Any]) -> frozenset[str]:
     return frozenset(roles)
 
 
-def post_kind(post: dict[str, Any]) -> PostKind:
-    post_type = post.get("post_type", 1)
+def post_kind(post: dict[str, Any], where: Where) -> PostKind:
+    post_type = optional_int(post, "post_type", where, "post_stream.posts[].") or 1
+    if post_type not in POST_TYPES:  # a new kind of post: guessing could invent an answer
+        raise where.bad(f"field 'post_stream.posts[].post_type' is {post_type}, not 1 to 4")
     if post_type in SYSTEM_POST_TYPES or post.get("action_code"):
         return PostKind.SYSTEM
     if post_type == WHISPER_POST_TYPE:
@@ -120,16 +164,19 @@ def body_text(post: dict[str, Any]) -> str:
 def post_from_json(post: Any, where: Where) -> Post:
     """One `post_stream.posts[]` entry as a Post."""
     path = "post_stream.posts[]."
-    username = need(post, "username", str, where, path)
+    number = need(post, "post_number", int, where, path)
+    at = Where(
+        where.forum_id, where.url, f"{where.topic_id}, post {number}" if where.topic_id else ""
+    )
+    username = need(post, "username", str, at, path)
     name = post.get("name") or post.get("display_username") or ""
-    reply_to = post.get("reply_to_post_number")
     return Post(
-        id=str(need(post, "id", int, where, path)),
-        number=need(post, "post_number", int, where, path),
+        id=str(need(post, "id", int, at, path)),
+        number=number,
         author=Author(username, str(name), forum_roles(post)),
-        created_at=parse_time(need(post, "created_at", str, where, path), where, "created_at"),
-        kind=post_kind(post),
-        reply_to=reply_to if isinstance(reply_to, int) and not isinstance(reply_to, bool) else None,
+        created_at=parse_time(need(post, "created_at", str, at, path), at, "created_at"),
+        kind=post_kind(post, at),
+        reply_to=optional_int(post, "reply_to_post_number", at, path),
         body_text=body_text(post),
     )
 
@@ -145,12 +192,12 @@ def tags(topic: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def topic_state(topic: dict[str, Any], posts: list[dict[str, Any]]) -> TopicState:
-    if topic.get("archived"):
+def topic_state(topic: dict[str, Any], posts: list[dict[str, Any]], where: Where) -> TopicState:
+    if flag(topic, "archived", where):
         return TopicState.ARCHIVED
-    if topic.get("closed"):
+    if flag(topic, "closed", where):
         return TopicState.CLOSED
-    accepted = topic.get("accepted_answer") or topic.get("has_accepted_answer")
+    accepted = topic.get("accepted_answer") or flag(topic, "has_accepted_answer", where)
     if accepted or any(p.get("accepted_answer") is True for p in posts):
         return TopicState.SOLVED
     return TopicState.OPEN
@@ -183,7 +230,7 @@ def topic_from_json(
         author=_topic_author(data, parsed, where),
         created_at=parse_time(need(data, "created_at", str, where), where, "created_at"),
         posts=tuple(parsed),
-        state=topic_state(data, posts),
+        state=topic_state(data, posts, where),
         category=ctx.category_slugs.get(category_id, "") if isinstance(category_id, int) else "",
         category_id="" if category_id is None else str(category_id),
         tags=tags(data),

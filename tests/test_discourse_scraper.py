@@ -132,7 +132,9 @@ def test_real_posts_capture_fetched_for_stream_ids_not_inlined(server: SampleFor
     page = json.loads(_capture_bytes("topic.json"))
     page["post_stream"]["stream"].append(123456)  # one post not inlined, as on long topics
     server.fail("/t/57.json", status=200, body=json.dumps(page).encode())
-    server.fail("/t/57/posts.json", status=200, body=_capture_bytes("topic_posts.json"))
+    posts = json.loads(_capture_bytes("topic_posts.json"))
+    posts["post_stream"]["posts"][0]["post_number"] = 99  # a later post of topic 57, not #2 again
+    server.fail("/t/57/posts.json", status=200, body=json.dumps(posts).encode())
     topic = _fetch(server, 57)
     assert server.requests[1] == "/t/57/posts.json?post_ids%5B%5D=123456"
     extra = next(p for p in topic.posts if p.id == "123456")
@@ -427,12 +429,21 @@ def test_missing_field_is_bad_response_naming_it(server: SampleForumServer) -> N
         _fetch(server, 57)
 
 
-def test_wrong_typed_field_is_bad_response(server: SampleForumServer) -> None:
+def test_wrong_typed_list_row_is_skipped_with_a_warning(server: SampleForumServer) -> None:
     page = json.loads(_capture_bytes("latest.json"))
     page["topic_list"]["topics"][0]["id"] = "one"
-    server.fail("/latest.json", status=200, body=json.dumps(page).encode())
-    with pytest.raises(BadResponse, match=r"'topic_list\.topics\[\]\.id' is str, expected int"):
-        _listing(server)
+    page["topic_list"]["topics"].append({**page["topic_list"]["topics"][1], "id": "77"})
+    server.fail("/latest.json", status=200, body=json.dumps(page).encode(), times=1)
+
+    async def work(scraper: DiscourseScraper) -> tuple[list[str], list[str]]:
+        listing = scraper.list_topics({}, None)
+        return [s.topic_id async for s in listing], scraper.warnings
+
+    ids, warnings = _run(server, work, lookback_days=365 * 100)
+    assert "77" in ids  # "77" is an unambiguous id; the rest of the page is still read
+    assert len(warnings) == 1
+    assert "topic-list row 1 of" in warnings[0]
+    assert "'topic_list.topics[].id' is str, expected int (got 'one')" in warnings[0]
 
 
 def test_timeout_is_forum_unavailable_with_clear_message(server: SampleForumServer) -> None:
