@@ -105,6 +105,11 @@ def json_body(body: bytes, status: int = 200) -> Behaviour:
     return behave
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        return None  # clients hanging up on a bomb or a drip is the point, not an error
+
+
 class HostileServer:
     """A threaded HTTP server on `host` (any 127.x.y.z) answering every GET with `behaviour`."""
 
@@ -112,7 +117,7 @@ class HostileServer:
         self.requests: list[str] = []
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self, behaviour))
+        self._httpd = _QuietServer((host, 0), _handler_for(self, behaviour))
         self._httpd.daemon_threads = True
         self._httpd.stopping = threading.Event()  # type: ignore[attr-defined]
         self._thread = threading.Thread(

@@ -158,3 +158,13 @@ def test_findings_with_now_never_writes(config_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert disk_state(config_path.parent) == before
+
+
+def test_findings_without_a_database_says_so_and_creates_none(config_path: Path) -> None:
+    result = forumwatch("findings", "-c", str(config_path))
+
+    assert result.returncode == 2
+    database = config_path.parent / "forumwatch.db"
+    assert result.stderr.startswith(f"forumwatch: {database}: no forumwatch database here yet")
+    assert "run `forumwatch run` first" in result.stderr
+    assert sorted(p.name for p in config_path.parent.iterdir()) == ["config.yaml"]
