@@ -270,6 +270,23 @@ async def _bot_username(config: Config) -> str | None:
         return None
 
 
+@cli.command()
+@config_option
+def daemon(config_path: Path | None) -> None:
+    """Run for good: a cycle every `poll_every` (default 10m), bot commands answered within
+    seconds. For systemd (Type=simple) or a terminal; SIGTERM or Ctrl-C stops it cleanly after
+    the message in flight. Prints a summary for each cycle in which something happened."""
+    from forumwatch.daemon import Daemon
+
+    config = _load(config_path)
+
+    def report(cycle: CycleReport) -> None:
+        if cycle.eventful:
+            _print_report(cycle)
+
+    sys.exit(Daemon(config, say_error, report).run())
+
+
 @cli.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:

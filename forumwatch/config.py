@@ -284,6 +284,9 @@ class Config(_Strict):
     # a run that takes longer reports the forums it has not reached as skipped (cron runs
     # must never pile up behind one slow forum)
     max_run_time: PositiveDuration = timedelta(minutes=30)
+    poll_every: PositiveDuration = timedelta(
+        minutes=10
+    )  # `forumwatch daemon`: one cycle this often
     sla: SlaConfig = SlaConfig()
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()

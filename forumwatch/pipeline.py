@@ -6,6 +6,7 @@ Everything the CLI does is a function here that a test can call without a subpro
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -324,7 +325,11 @@ def _enqueue(
 
 
 async def deliver(
-    store: Store, active: list[Notifier], now: datetime, report: CycleReport | None = None
+    store: Store,
+    active: list[Notifier],
+    now: datetime,
+    report: CycleReport | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[int, list[str]]:
     """Send every pending outbox message; a failed one stays pending for the next run.
 
@@ -335,6 +340,8 @@ async def deliver(
     for notifier in active:
         try:
             for message in store.pending(notifier.channel):
+                if stop is not None and stop.is_set():
+                    break  # the rest stay in the outbox for the next cycle
                 try:
                     ref = await notifier.send(message)
                 except RecipientGone as gone:
@@ -388,22 +395,30 @@ def run_cycle(
     dry_run: bool = False,
     progress: Progress = _no_progress,
     active: list[Notifier] | None = None,
+    read_commands: bool = True,
+    stop: threading.Event | None = None,
 ) -> CycleReport:
-    """Poll every forum, update findings and send what is due. Call under `run_lock`."""
+    """Poll every forum, update findings and send what is due. Call under `run_lock`.
+
+    `read_commands`: answer pending bot commands first (cron mode; the daemon reads them in a
+    job of its own). `stop`: once set, the forums not yet polled are skipped and delivery ends
+    after the message in flight (the daemon's SIGTERM).
+    """
     started = datetime.now(UTC)
     now = now or started
+    stop = stop or threading.Event()
     active = notifiers(config, store) if active is None else active
     report = CycleReport(now=now, dry_run=dry_run)
     redact = config.redactor()
-    if config.telegram is not None and not dry_run:
+    if config.telegram is not None and read_commands and not dry_run:
         error = asyncio.run(answer_commands(store, config, now))
         if error:
             report.delivery_errors.append(redact(error))
     deadline = time.monotonic() + config.max_run_time.total_seconds()
     for forum in config.forums:
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            report.forums.append(_skipped(forum, config))
+        if remaining <= 0 or stop.is_set():
+            report.forums.append(_skipped(forum, config, stopping=stop.is_set()))
             continue
         store.note_forum(forum.id, forum.engine, forum.url)
         last_full = store.last_full_scan(forum.id)
@@ -444,7 +459,7 @@ def run_cycle(
             _tell_admins(store, config, forum.id, result, now)
     if not dry_run:
         report.messages_sent, report.delivery_errors = asyncio.run(
-            deliver(store, active, now, report)
+            deliver(store, active, now, report, stop)
         )
         store.record_run(started, now, "failed" if report.exit_code else "ok", summary(report))
     return report
@@ -495,7 +510,10 @@ def _note_would_send(store: Store, active: list[Notifier], report: CycleReport) 
             report.would_send.setdefault(message.id, message)
 
 
-def _skipped(forum: ForumConfig, config: Config) -> ForumResult:
+def _skipped(forum: ForumConfig, config: Config, stopping: bool = False) -> ForumResult:
+    if stopping:
+        error = f"forum '{forum.id}': skipped, forumwatch is stopping; it is polled next start"
+        return ForumResult(forum.id, error=error, skipped=True)
     error = (
         f"forum '{forum.id}': skipped, the run reached max_run_time "
         f"({config.max_run_time}) before this forum; it is polled next run"

@@ -96,7 +96,7 @@ def summary_lines(report: CycleReport) -> list[str]:
     lines += [
         f"{len(report.forums) - len(skipped)} forum(s) polled"
         + (f", {len(failed)} failed" if failed else "")
-        + (f", {len(skipped)} skipped (max_run_time reached)" if skipped else "")
+        + (f", {len(skipped)} skipped" if skipped else "")
         + f": {sum(f.topics_listed for f in report.forums)} topics listed, "
         f"{sum(f.topics_fetched for f in report.forums)} fetched, "
         f"{sum(f.topics_changed for f in report.forums)} changed.",

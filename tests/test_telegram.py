@@ -280,3 +280,41 @@ def test_a_run_killed_while_sending_loses_nothing_and_repeats_at_most_one(
     told = Counter((m["chat_id"], t) for t in range(110, 114) for m in about(telegram, t))
     assert set(told) == {(DEVELOPER, t) for t in range(110, 114)}  # the app's developer chat
     assert sum(told.values()) - len(told) <= 1  # at most the one in flight came twice
+
+
+def test_daemon_answers_commands_polls_and_stops_cleanly_on_sigterm(
+    config: Path, telegram: BotApiStandIn
+) -> None:
+    # the demo forum is dated around NOW, months ago: widen lookback so the daemon's real clock
+    # still sees its topics
+    text = config.read_text(encoding="utf-8").replace(
+        "    retry_backoff: 10ms\n", "    retry_backoff: 10ms\n    lookback: 3650d\n"
+    )
+    config.write_text("poll_every: 1h\n" + text, encoding="utf-8")
+    telegram.push_message(STRANGER, "/help")
+    env = {**os.environ, "FW_TELEGRAM_TOKEN": TOKEN}
+    command = [sys.executable, "-m", "forumwatch", "daemon", "-c", str(config)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            telegram.sent_to(STRANGER) and telegram.sent_to(QUALITY)
+        ):
+            time.sleep(0.1)
+        assert "forumwatch tells you" in telegram.sent_to(STRANGER)[0]  # a command, answered
+        assert "already ignored" in telegram.sent_to(QUALITY)[0]  # the first cycle ran
+        telegram.push_message(STRANGER, "/list")  # answered within seconds, not next cycle
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(telegram.sent_to(STRANGER)) < 2:
+            time.sleep(0.1)
+        assert "not connected" in telegram.sent_to(STRANGER)[1]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "forumwatch daemon: stopped" in output
+    assert TOKEN not in output
+    code, later = cli(config, "run", "-v")  # a real-clock run: the lock was released
+    assert code == 0 and "another forumwatch run is in progress" not in later, later

@@ -1,0 +1,92 @@
+"""`forumwatch daemon`: the long-running mode. APScheduler runs one cycle every `poll_every` and
+reads bot commands every few seconds; SIGTERM (or Ctrl-C) lets the message in flight go out,
+skips what is left, and exits 0.
+
+Every cycle takes the same run lock as `forumwatch run`, so cron and the daemon never overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from forumwatch.config import Config
+from forumwatch.pipeline import CycleReport, answer_commands, run_cycle
+from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
+
+COMMANDS_EVERY_SECONDS = 3  # how soon a chat's command is answered
+
+Say = Callable[[str], None]
+
+
+class Daemon:
+    def __init__(self, config: Config, say: Say, report: Callable[[CycleReport], None]) -> None:
+        self.config = config
+        self.say = say
+        self.report = report
+        self.stop = threading.Event()
+        self.scheduler = BlockingScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+
+    def run(self) -> int:
+        """Block until SIGTERM/SIGINT; returns the exit code."""
+        now = datetime.now(UTC)
+        every = self.config.poll_every.total_seconds()
+        self.scheduler.add_job(self.cycle, IntervalTrigger(seconds=every), next_run_time=now)
+        if self.config.telegram is not None:
+            trigger = IntervalTrigger(seconds=COMMANDS_EVERY_SECONDS)
+            self.scheduler.add_job(self.commands, trigger, next_run_time=now)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self.say(
+            f"forumwatch daemon: polling {len(self.config.forums)} forum(s) every "
+            f"{self.config.poll_every}; SIGTERM stops it"
+        )
+        self.scheduler.start()
+        self.say("forumwatch daemon: stopped")
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()  # a running cycle sends the message in flight, then stops
+        self.scheduler.shutdown(wait=True)
+
+    def cycle(self) -> None:
+        try:
+            store = Store(self.config.database)
+        except StoreError as err:
+            self.say(str(err))
+            return
+        try:
+            with run_lock(self.config.database):
+                report = run_cycle(store, self.config, read_commands=False, stop=self.stop)
+            self.report(report)
+        except AlreadyRunning as err:
+            self.say(f"{err} (skipped this cycle)")
+        except StoreError as err:
+            self.say(str(err))
+        finally:
+            store.close()
+
+    def commands(self) -> None:
+        if self.stop.is_set():
+            return
+        try:
+            store = Store(self.config.database)
+        except StoreError as err:
+            self.say(str(err))
+            return
+        try:
+            error = asyncio.run(answer_commands(store, self.config, datetime.now(UTC)))
+            if error:
+                self.say(self.config.redactor()(error))
+        finally:
+            store.close()
