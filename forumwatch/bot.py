@@ -8,17 +8,21 @@ and nothing else; in a group only the group's admins change anything.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config import Config, ForumConfig, parse_duration
+from forumwatch.model import TopicKey
 from forumwatch.roles import app_of
 from forumwatch.store import Store, StoredFinding
 from forumwatch.store_chats import Chat, ChatRole, Invite, Subscription
 from forumwatch.telegram_text import status_messages, summary_message
 
-CHANGING = frozenset({"/start", "/subscribe", "/unsubscribe"})
+CHANGING = frozenset({"/start", "/subscribe", "/unsubscribe", "/mute"})
+TOPIC_IN_URL = re.compile(r"/t/(?:[^/?#]+/)?(\d+)(?:[/?#]|$)")
+LONGEST_MUTE = timedelta(days=90)
 
 _TEXT = {
     "en": {
@@ -27,6 +31,7 @@ _TEXT = {
             "/subscribe forum ID or /subscribe app ID: follow a forum or an app (partners)\n"
             "/unsubscribe [forum ID | app ID]: stop following one, or everything\n"
             "/list: what this chat follows\n/status: open findings in this chat's scope\n"
+            "/mute TOPIC-LINK 3d: no messages about one topic for a while\n"
             "/help: this text"
         ),
         "not_bound": (
@@ -47,6 +52,11 @@ _TEXT = {
         "follows": "This chat ({role}) follows: {scopes}.",
         "unknown_command": "Unknown command. /help lists what I understand.",
         "everything": "every forum",
+        "mute_usage": (
+            "Write /mute followed by a topic's link on a watched forum and how long, e.g. "
+            "/mute https://forum.example.com/t/some-topic/123 3d (at most 90d)."
+        ),
+        "muted": "No messages about {topic} to this chat until {until} UTC.",
     },
     "uk": {
         "help": (
@@ -54,6 +64,7 @@ _TEXT = {
             "/subscribe forum ID або /subscribe app ID: стежити за форумом чи застосунком "
             "(партнери)\n/unsubscribe [forum ID | app ID]: припинити стежити за одним або за "
             "всім\n/list: за чим стежить цей чат\n/status: відкриті порушення в межах чату\n"
+            "/mute ПОСИЛАННЯ 3d: тимчасово без повідомлень про одну тему\n"
             "/help: ця довідка"
         ),
         "not_bound": (
@@ -74,6 +85,11 @@ _TEXT = {
         "follows": "Цей чат ({role}) стежить за: {scopes}.",
         "unknown_command": "Невідома команда. /help перелічує, що я розумію.",
         "everything": "усіма форумами",
+        "mute_usage": (
+            "Напишіть /mute, посилання на тему форуму, за яким стежимо, і на скільки, напр. "
+            "/mute https://forum.example.com/t/some-topic/123 3d (щонайбільше 90d)."
+        ),
+        "muted": "Повідомлень про {topic} у цей чат не буде до {until} UTC.",
     },
 }
 
@@ -130,6 +146,8 @@ def handle(store: Store, config: Config, message: Incoming, now: datetime) -> li
         return [_list(store, config, chat)]
     if command == "/status":
         return _status(store, config, chat, now)
+    if command == "/mute":
+        return [_mute(store, config, chat, args, now)]
     return [say["unknown_command"]]
 
 
@@ -201,6 +219,32 @@ def _list(store: Store, config: Config, chat: Chat) -> str:
         return say["nothing"]
     scopes = "; ".join(_scope_words(config, s.forum_id, s.app_id) for s in subscriptions)
     return say["follows"].format(role=chat.role.value, scopes=scopes)
+
+
+def _mute(store: Store, config: Config, chat: Chat, args: list[str], now: datetime) -> str:
+    """/mute <topic url> <duration>: no messages about that topic to this chat for a while."""
+    say = _phrases(config)
+    if len(args) != 2:
+        return say["mute_usage"]
+    key = _topic_key(config, args[0])
+    try:
+        duration = parse_duration(args[1])
+    except ValueError:
+        duration = timedelta(0)
+    if key is None or not timedelta(0) < duration <= LONGEST_MUTE:
+        return say["mute_usage"]
+    until = now + duration
+    store.mute(chat.chat_id, key, until)
+    return say["muted"].format(
+        topic=f"{key.forum_id} #{key.topic_id}", until=f"{until:%Y-%m-%d %H:%M}"
+    )
+
+
+def _topic_key(config: Config, url: str) -> TopicKey | None:
+    """The configured forum and topic id a topic URL points at, if any."""
+    match = TOPIC_IN_URL.search(url)
+    forum = next((f for f in config.forums if url.startswith(f.url + "/")), None)
+    return TopicKey(forum.id, match[1]) if forum and match else None
 
 
 def _status(store: Store, config: Config, chat: Chat, now: datetime) -> list[str]:

@@ -314,13 +314,17 @@ def _enqueue(
 ) -> None:
     stored: StoredFinding = change.stored
     stage = stored.finding.stage
-    text = notifier.render(change, now)
+    muted = store.muted_chats(stored.finding.key, now) if notifier.channel == CHANNEL else set()
     if change.change is Change.RESOLVED:  # only those who were told hear how it ended
-        for channel, recipient in store.told(stored):
-            if channel == notifier.channel:
-                store.enqueue(stored, Stage.RESOLVED, channel, recipient, text, now)
+        recipients = [r for c, r in store.told(stored) if c == notifier.channel]
+        stage = Stage.RESOLVED
+    else:
+        recipients = notifier.recipients(forum, stored.finding, stage, app_id)
+    recipients = [r for r in recipients if r not in muted]
+    if not recipients:
         return
-    for recipient in notifier.recipients(forum, stored.finding, stage, app_id):
+    text = notifier.render(change, now)
+    for recipient in recipients:
         store.enqueue(stored, stage, notifier.channel, recipient, text, now)
 
 

@@ -110,6 +110,10 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     PRIMARY KEY (chat_id, forum_id, app_id)
 );
 CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS mutes (
+    chat_id INTEGER, forum_id TEXT, topic_id TEXT, until TEXT,
+    PRIMARY KEY (chat_id, forum_id, topic_id)
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, now TEXT, status TEXT,
     summary TEXT

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from forumwatch.model import TopicKey
 from forumwatch.store_rows import iso, parse_iso
 
 
@@ -196,6 +197,25 @@ class ChatsMixin:
             [chat_id],
         )
         return [Subscription(r["forum_id"], r["app_id"] or "") for r in rows]
+
+    # --- mutes -------------------------------------------------------------------------------
+
+    def mute(self, chat_id: int, key: TopicKey, until: datetime) -> None:
+        with self._translated():
+            self.db.execute(
+                "INSERT OR REPLACE INTO mutes (chat_id, forum_id, topic_id, until) "
+                "VALUES (?, ?, ?, ?)",
+                [chat_id, key.forum_id, key.topic_id, iso(until)],
+            )
+            self.db.conn.commit()
+
+    def muted_chats(self, key: TopicKey, now: datetime) -> set[str]:
+        """Chat ids (as outbox recipients) that muted this topic until after `now`."""
+        rows = self.db.query(
+            "SELECT chat_id FROM mutes WHERE forum_id = ? AND topic_id = ? AND until > ?",
+            [key.forum_id, key.topic_id, iso(now)],
+        )
+        return {str(r["chat_id"]) for r in rows}
 
     # --- bot updates --------------------------------------------------------------------------
 

@@ -98,6 +98,10 @@ def test_each_stage_reaches_exactly_the_right_chats_once(
     assert {m["chat_id"] for m in telegram.sent} == {PARTNER, DEVELOPER}
     assert all("&lt;b&gt;не&lt;/b&gt; працює &amp; падає" in m["text"] for m in telegram.sent)
     assert all(m["parse_mode"] == "HTML" for m in telegram.sent)
+    assert all(  # the developer sees the customer's question without opening the topic
+        "<blockquote>Signed file is rejected by the tax office</blockquote>" in m["text"]
+        for m in telegram.sent
+    )
 
     telegram.sent.clear()
     run(config, NOW + timedelta(hours=4, minutes=5))
@@ -318,3 +322,22 @@ def test_daemon_answers_commands_polls_and_stops_cleanly_on_sigterm(
     assert TOKEN not in output
     code, later = cli(config, "run", "-v")  # a real-clock run: the lock was released
     assert code == 0 and "another forumwatch run is in progress" not in later, later
+
+
+def test_a_muted_topic_stays_quiet_in_that_chat_only(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    telegram.push_message(PARTNER, f"/start {invite(config, 'partner', '--forum', 'market')}")
+    run(config, NOW)
+    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
+    new_topic(forum, 111, "Підпис не ставиться", NOW + timedelta(hours=1))
+    telegram.push_message(PARTNER, f"/mute {forum.url}/t/klyuch/110 3d")
+    telegram.push_message(PARTNER, "/mute https://elsewhere.example/t/x/110 3d")
+
+    run(config, NOW + timedelta(hours=4))
+
+    replies = telegram.sent_to(PARTNER)
+    assert any("No messages about market #110 to this chat until" in r for r in replies)
+    assert any(r.startswith("Write /mute followed by") for r in replies)  # not a watched forum
+    assert {m["chat_id"] for m in about(telegram, 110)} == {DEVELOPER}
+    assert {m["chat_id"] for m in about(telegram, 111)} == {DEVELOPER, PARTNER}

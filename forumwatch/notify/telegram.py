@@ -21,8 +21,8 @@ from telegram.constants import ParseMode
 from telegram.error import ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from forumwatch.config import Config, ForumConfig, TelegramConfig
-from forumwatch.escalation import Transition
-from forumwatch.model import Finding, Stage
+from forumwatch.escalation import Change, Transition
+from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.notify.base import DeliveryError, RecipientGone, register
 from forumwatch.store import OutboxMessage, Store
 from forumwatch.store_chats import ChatRole
@@ -89,7 +89,10 @@ class TelegramNotifier:
         return [str(c) for c in sorted(chats)]
 
     def render(self, transition: Transition, now: datetime) -> str:
-        return finding_message(transition, now, self.settings.language)
+        context = None
+        if transition.change is not Change.RESOLVED:
+            context = waiting_words(self.store.topic(transition.stored.finding.key))
+        return finding_message(transition, now, self.settings.language, context=context)
 
     def backlog_text(self, forum: ForumConfig, count: int) -> str:
         return summary_message(count, self.settings.language)
@@ -150,6 +153,21 @@ class TelegramNotifier:
             except TelegramError as err:
                 raise DeliveryError(f"Telegram error ({err}); retried next run") from None
         raise DeliveryError(f"chat {chat_id}: still refused after retries; retried next run")
+
+
+def waiting_words(topic: Topic | None) -> str | None:
+    """What the customer is waiting on: the author's latest public post (the question or the
+    follow-up), quoted in the message so the developer need not open the topic to triage it."""
+    if topic is None:
+        return None
+    author = topic.author.username.casefold()
+    theirs = [
+        p
+        for p in topic.posts
+        if p.author.username.casefold() == author and p.kind is PostKind.REPLY
+    ]
+    latest = max(theirs, key=lambda p: p.number, default=None)
+    return latest.body_text if latest is not None else None
 
 
 def _seconds(retry_after: object) -> float:
