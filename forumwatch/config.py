@@ -260,6 +260,8 @@ class TelegramConfig(_Strict):
     admins: ChatIds = Field(default_factory=list)
     language: Literal["uk", "en", "ru"] = "uk"
     invite_valid_for: PositiveDuration = timedelta(days=7)
+    remind_every: PositiveDuration = timedelta(hours=24)  # an escalated finding still open
+    warn_before: PositiveDuration | None = None  # e.g. 30m: a heads-up to the developer
 
     @field_validator("token")
     @classmethod

@@ -17,10 +17,11 @@ from telegram.error import InvalidToken, TelegramError
 from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
 from forumwatch.escalation import Change, Transition, transitions
+from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
 from forumwatch.model import Finding, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
-from forumwatch.notify.telegram import CHANNEL, make_bot
+from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
 from forumwatch.store import OutboxMessage, Store, StoredFinding, iso
@@ -288,6 +289,15 @@ def _apply(
         notifier = active[index]
         text = notifier.backlog_text(forum, count)
         store.enqueue_note(forum.id, "backlog", notifier.channel, recipient, text, now)
+    telegram = next((n for n in active if isinstance(n, TelegramNotifier)), None)
+    if telegram is not None and not backlog:
+        remind(store, telegram, forum.id, now)
+        warn_before = telegram.settings.warn_before
+        if warn_before is not None:
+            holding = {(f.key, f.rule) for f in found}
+            soon = evaluate_topics(topics, forum, config, now + warn_before, members)
+            upcoming = [f for f in soon if (f.key, f.rule) not in holding]
+            warn(store, telegram, forum.id, upcoming, {t.key: t for t in topics}, apps, now)
     return changes
 
 

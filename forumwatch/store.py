@@ -754,6 +754,35 @@ class Store(ChatsMixin):
         )
 
     @_translating
+    def enqueue_extra(
+        self,
+        stored: StoredFinding,
+        kind: str,
+        channel: str,
+        recipient: str,
+        message: str,
+        now: datetime,
+    ) -> None:
+        """A message about a finding beside its transitions (a reminder, a heads-up): unique per
+        (finding episode, `kind`, recipient); `told` does not count it."""
+        f = stored.finding
+        about = (f.key.forum_id, f.key.topic_id, kind, stored.episode, Stage.DUE.value)
+        self._enqueue_row(about, channel, recipient, message, now)
+
+    @_translating
+    def has_outbox_row(self, stored: StoredFinding, kind: str) -> bool:
+        f = stored.finding
+        row = self._row(
+            "SELECT 1 AS found FROM outbox WHERE forum_id = ? AND topic_id = ? AND rule = ? "
+            "AND episode = ? LIMIT 1",
+            f.key.forum_id,
+            f.key.topic_id,
+            kind,
+            stored.episode,
+        )
+        return row is not None
+
+    @_translating
     def enqueue_note(
         self, forum_id: str, kind: str, channel: str, recipient: str, message: str, now: datetime
     ) -> None:

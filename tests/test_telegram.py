@@ -341,3 +341,27 @@ def test_a_muted_topic_stays_quiet_in_that_chat_only(
     assert any(r.startswith("Write /mute followed by") for r in replies)  # not a watched forum
     assert {m["chat_id"] for m in about(telegram, 110)} == {DEVELOPER}
     assert {m["chat_id"] for m in about(telegram, 111)} == {DEVELOPER, PARTNER}
+
+
+def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
+    config: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  language: en\n", "  language: en\n  warn_before: 30m\n"))
+    run(config, NOW)
+    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))  # due at +3 h
+
+    for minutes in (160, 170):  # 20 and 10 minutes before the deadline
+        run(config, NOW + timedelta(minutes=minutes))
+    heads_up = about(telegram, 110)
+    assert [m["chat_id"] for m in heads_up] == [DEVELOPER]  # once, to the developer only
+    assert "DEADLINE IN 20 min" in str(heads_up[0]["text"])
+
+    run(config, NOW + timedelta(hours=26))  # escalated
+    telegram.sent.clear()
+    for hours in (30, 49, 50, 51):
+        run(config, NOW + timedelta(hours=hours))
+    reminders = about(telegram, 110)
+    assert {m["chat_id"] for m in reminders} == {DEVELOPER, QUALITY}
+    assert len(reminders) == 2  # one round (24 h after escalating), each told chat once
+    assert all(str(m["text"]).startswith("🔁 ") for m in reminders)

@@ -88,11 +88,19 @@ class TelegramNotifier:
             chats |= set(forum.quality_chats)
         return [str(c) for c in sorted(chats)]
 
-    def render(self, transition: Transition, now: datetime) -> str:
+    def developer_recipients(self, forum: ForumConfig, app_id: str) -> list[str]:
+        """The developers' chats only: bound ones in scope, and those in the config."""
+        chats = set(self.store.chats_to_tell(forum.id, app_id, (ChatRole.DEVELOPER,)))
+        chats |= set(forum.developer_chats)
+        chats |= {c for app in forum.apps if app.id == app_id for c in app.developer_chats}
+        return [str(c) for c in sorted(chats)]
+
+    def render(self, transition: Transition, now: datetime, *, heads_up: bool = False) -> str:
         context = None
         if transition.change is not Change.RESOLVED:
             context = waiting_words(self.store.topic(transition.stored.finding.key))
-        return finding_message(transition, now, self.settings.language, context=context)
+        language = self.settings.language
+        return finding_message(transition, now, language, context=context, heads_up=heads_up)
 
     def backlog_text(self, forum: ForumConfig, count: int) -> str:
         return summary_message(count, self.settings.language)
