@@ -195,6 +195,7 @@ class ForumConfig(_Strict):
     # Closing or solving a topic does not bump it, so incremental polls can miss it; this often
     # the whole list (within lookback) is read again, and group memberships refreshed.
     full_scan_every: Duration = timedelta(hours=6)
+    poll: PositiveDuration | None = None  # the daemon polls this forum this often
     max_pages: int = Field(default=50, ge=1)
     requests_per_second: float = Field(default=1.0, gt=0, le=20)
     max_concurrency: int = Field(default=2, ge=1, le=2)

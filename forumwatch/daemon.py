@@ -1,6 +1,6 @@
-"""`forumwatch daemon`: the long-running mode. APScheduler runs one cycle every `poll_every` and
-reads bot commands every few seconds; SIGTERM (or Ctrl-C) lets the message in flight go out,
-skips what is left, and exits 0.
+"""`forumwatch daemon`: the long-running mode. APScheduler polls each forum every `poll` (or
+`poll_every`) and reads bot commands every few seconds; SIGTERM (or Ctrl-C) lets the message in
+flight go out, skips what is left, and exits 0.
 
 Every cycle takes the same run lock as `forumwatch run`, so cron and the daemon never overlap.
 """
@@ -17,7 +17,7 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from forumwatch.config import Config
+from forumwatch.config import Config, ForumConfig
 from forumwatch.pipeline import CycleReport, answer_commands, run_cycle
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 
@@ -32,6 +32,7 @@ class Daemon:
         self.say = say
         self.report = report
         self.stop = threading.Event()
+        self._one_at_a_time = threading.Lock()  # forums' jobs queue up rather than skip
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -40,16 +41,18 @@ class Daemon:
     def run(self) -> int:
         """Block until SIGTERM/SIGINT; returns the exit code."""
         now = datetime.now(UTC)
-        every = self.config.poll_every.total_seconds()
-        self.scheduler.add_job(self.cycle, IntervalTrigger(seconds=every), next_run_time=now)
+        for forum in self.config.forums:
+            every = (forum.poll or self.config.poll_every).total_seconds()
+            trigger = IntervalTrigger(seconds=every)
+            self.scheduler.add_job(self.cycle, trigger, [forum], next_run_time=now, id=forum.id)
         if self.config.telegram is not None:
             trigger = IntervalTrigger(seconds=COMMANDS_EVERY_SECONDS)
             self.scheduler.add_job(self.commands, trigger, next_run_time=now)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self.say(
-            f"forumwatch daemon: polling {len(self.config.forums)} forum(s) every "
-            f"{self.config.poll_every}; SIGTERM stops it"
+            f"forumwatch daemon: polling {len(self.config.forums)} forum(s) (default every "
+            f"{self.config.poll_every}); SIGTERM stops it"
         )
         self.scheduler.start()
         self.say("forumwatch daemon: stopped")
@@ -59,7 +62,12 @@ class Daemon:
         self.stop.set()  # a running cycle sends the message in flight, then stops
         self.scheduler.shutdown(wait=True)
 
-    def cycle(self) -> None:
+    def cycle(self, forum: ForumConfig) -> None:
+        with self._one_at_a_time:
+            if not self.stop.is_set():
+                self._poll(forum)
+
+    def _poll(self, forum: ForumConfig) -> None:
         try:
             store = Store(self.config.database)
         except StoreError as err:
@@ -67,7 +75,9 @@ class Daemon:
             return
         try:
             with run_lock(self.config.database):
-                report = run_cycle(store, self.config, read_commands=False, stop=self.stop)
+                report = run_cycle(
+                    store, self.config, read_commands=False, stop=self.stop, forums=[forum]
+                )
             self.report(report)
         except AlreadyRunning as err:
             self.say(f"{err} (skipped this cycle)")

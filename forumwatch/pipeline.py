@@ -411,12 +411,14 @@ def run_cycle(
     active: list[Notifier] | None = None,
     read_commands: bool = True,
     stop: threading.Event | None = None,
+    forums: list[ForumConfig] | None = None,
 ) -> CycleReport:
     """Poll every forum, update findings and send what is due. Call under `run_lock`.
 
     `read_commands`: answer pending bot commands first (cron mode; the daemon reads them in a
     job of its own). `stop`: once set, the forums not yet polled are skipped and delivery ends
-    after the message in flight (the daemon's SIGTERM).
+    after the message in flight (the daemon's SIGTERM). `forums`: poll only these (the daemon
+    polls each forum at its own interval); default all.
     """
     started = datetime.now(UTC)
     now = now or started
@@ -429,7 +431,7 @@ def run_cycle(
         if error:
             report.delivery_errors.append(redact(error))
     deadline = time.monotonic() + config.max_run_time.total_seconds()
-    for forum in config.forums:
+    for forum in config.forums if forums is None else forums:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or stop.is_set():
             report.forums.append(_skipped(forum, config, stopping=stop.is_set()))

@@ -292,7 +292,7 @@ def test_daemon_answers_commands_polls_and_stops_cleanly_on_sigterm(
     # the demo forum is dated around NOW, months ago: widen lookback so the daemon's real clock
     # still sees its topics
     text = config.read_text(encoding="utf-8").replace(
-        "    retry_backoff: 10ms\n", "    retry_backoff: 10ms\n    lookback: 3650d\n"
+        "    retry_backoff: 10ms\n", "    retry_backoff: 10ms\n    lookback: 3650d\n    poll: 1h\n"
     )
     config.write_text("poll_every: 1h\n" + text, encoding="utf-8")
     telegram.push_message(STRANGER, "/help")
