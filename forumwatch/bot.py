@@ -164,6 +164,8 @@ def bound_chat(store: Store, config: Config, chat_id: int) -> Chat | None:
         for app in forum.apps:
             if chat_id in app.developer_chats:
                 return Chat(chat_id, ChatRole.DEVELOPER, forum.id, app.id, "", True)
+            if chat_id in app.quality_chats:
+                return Chat(chat_id, ChatRole.QUALITY, forum.id, app.id, "", True)
     return None
 
 

@@ -168,6 +168,7 @@ class AppConfig(_Strict):
     developers: list[str] = Field(default_factory=list)
     developer_groups: list[str] = Field(default_factory=list)
     developer_chats: ChatIds = Field(default_factory=list)  # told at `due` about this app
+    quality_chats: ChatIds = Field(default_factory=list)  # told at `escalated` about this app
 
 
 _FORUM_ROLES = {"staff", "moderator", "admin"}

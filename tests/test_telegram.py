@@ -24,6 +24,7 @@ from tests.telegram_standin import BotApiStandIn
 
 TOKEN = "123456:TEST-token-never-printed"
 PARTNER, DEVELOPER, QUALITY, STRANGER, ADMIN = 501, 601, -701, 801, 901
+APP_QUALITY = -702  # quality staff of the signed-files app only
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ telegram:
     path = write_config(tmp_path, forum.url, extra=extra)
     text = path.read_text(encoding="utf-8").replace(
         "categories: [signed-files], developers: [vendor_petro]}",
-        f"categories: [signed-files], developers: [vendor_petro], developer_chats: [{DEVELOPER}]}}",
+        f"categories: [signed-files], developers: [vendor_petro], developer_chats: [{DEVELOPER}], "
+        f"quality_chats: [{APP_QUALITY}]}}",
     )
     text = text.replace(
         "    staff: [anna_quality]\n",
@@ -109,7 +111,8 @@ def test_each_stage_reaches_exactly_the_right_chats_once(
 
     run(config, NOW + timedelta(hours=26))  # escalated: quality staff as well
     escalated = about(telegram, 110)
-    assert {m["chat_id"] for m in escalated} == {PARTNER, DEVELOPER, QUALITY}
+    assert {m["chat_id"] for m in escalated} == {PARTNER, DEVELOPER, QUALITY, APP_QUALITY}
+    assert APP_QUALITY not in {m["chat_id"] for m in about(telegram, 101)}  # not its app
     assert all("ESCALATED" in m["text"] for m in escalated)
 
     telegram.sent.clear()
@@ -118,7 +121,7 @@ def test_each_stage_reaches_exactly_the_right_chats_once(
     )
     run(config, NOW + timedelta(hours=28))
     resolved = about(telegram, 110)
-    assert {m["chat_id"] for m in resolved} == {PARTNER, DEVELOPER, QUALITY}
+    assert {m["chat_id"] for m in resolved} == {PARTNER, DEVELOPER, QUALITY, APP_QUALITY}
     assert all("answered by vendor_petro after 26 h" in m["text"] for m in resolved)
 
 
@@ -192,8 +195,8 @@ def test_rate_limit_block_and_migration_are_handled(
     code, output = run(config, NOW + timedelta(hours=28))
     assert code == 0, output  # a blocked chat is not a failed run
     resolved = [m for m in about(telegram, 110, 111) if "RESOLVED" in str(m["text"])]
-    assert {m["chat_id"] for m in resolved} == {-100777}  # the others still hear
-    assert len(resolved) == 2
+    assert {m["chat_id"] for m in resolved} == {-100777, APP_QUALITY}  # the others still hear
+    assert len(resolved) == 4
 
 
 def test_long_status_is_split_below_the_limit(
@@ -362,6 +365,6 @@ def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
     for hours in (30, 49, 50, 51):
         run(config, NOW + timedelta(hours=hours))
     reminders = about(telegram, 110)
-    assert {m["chat_id"] for m in reminders} == {DEVELOPER, QUALITY}
-    assert len(reminders) == 2  # one round (24 h after escalating), each told chat once
+    assert {m["chat_id"] for m in reminders} == {DEVELOPER, QUALITY, APP_QUALITY}
+    assert len(reminders) == 3  # one round (24 h after escalating), each told chat once
     assert all(str(m["text"]).startswith("🔁 ") for m in reminders)

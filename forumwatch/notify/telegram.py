@@ -86,6 +86,7 @@ class TelegramNotifier:
             chats |= {c for app in forum.apps if app.id == app_id for c in app.developer_chats}
         if ChatRole.QUALITY in roles:
             chats |= set(forum.quality_chats)
+            chats |= {c for app in forum.apps if app.id == app_id for c in app.quality_chats}
         return [str(c) for c in sorted(chats)]
 
     def developer_recipients(self, forum: ForumConfig, app_id: str) -> list[str]:
