@@ -40,6 +40,8 @@ class DiscourseScraper:
         self._category_slugs: dict[int, str] | None = None
         self._category_lock = asyncio.Lock()
         self.warnings: list[str] = []  # rows skipped as malformed; the pipeline reports them
+        # topics dated after this are refused; the pipeline may set max(clock, --now) + slack
+        self.not_after: datetime | None = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -121,24 +123,36 @@ class DiscourseScraper:
         return f"{path}?{parts.query}" if parts.query else path
 
     async def fetch_topic(self, summary: TopicSummary) -> Topic:
-        """GET /t/{id}.json and every post not inlined there, mapped to the model."""
+        """GET /t/{id}.json and every post not inlined there, mapped to the model.
+
+        Anything wrong inside the topic's JSON is MalformedTopic, so the caller skips this topic
+        only; HTTP, network and not-JSON failures (truncated bodies, a proxy's HTML error page:
+        transient, and the forum's) stay as PoliteClient raised them.
+        """
         url = f"/t/{summary.topic_id}.json"
         data = await self.http.get_json(url)
         where = parse.Where(self.settings.forum_id, self.http.absolute(url), summary.topic_id)
         stream = parse.need(data, "post_stream", dict, where)
         posts = _post_dicts(parse.need(stream, "posts", list, where, "post_stream."), where)
-        ids = parse.need(stream, "stream", list, where, "post_stream.")
-        inlined = {p.get("id") for p in posts}
+        ids = _stream_ids(parse.need(stream, "stream", list, where, "post_stream."), where)
+        inlined = {parse.int_like(p.get("id")) for p in posts}
         missing = [i for i in ids if i not in inlined]
         posts += await self._fetch_posts(summary.topic_id, missing)
         ctx = parse.TopicContext(self.base_url, await self.category_slugs(), summary)
-        topic = parse.topic_from_json(data, [p for p in posts if not _deleted(p)], ctx, where)
-        check_topic(topic, datetime.now(UTC) + FUTURE_SLACK)
+        kept = [p for p in posts if not _deleted(p, where)]
+        topic = parse.topic_from_json(data, kept, ctx, where)
+        check_topic(topic, self._not_after())
         return topic
 
-    async def _fetch_posts(self, topic_id: str, post_ids: list[Any]) -> list[dict[str, Any]]:
+    def _not_after(self) -> datetime:
+        """The latest plausible date of a post: tomorrow, or later when the pipeline says so."""
+        tomorrow = datetime.now(UTC) + FUTURE_SLACK
+        return max(tomorrow, self.not_after) if self.not_after is not None else tomorrow
+
+    async def _fetch_posts(self, topic_id: str, post_ids: list[int]) -> list[dict[str, Any]]:
         """Posts by id through /t/{id}/posts.json, POSTS_PER_REQUEST at a time."""
         url = f"/t/{topic_id}/posts.json"
+        where = parse.Where(self.settings.forum_id, self.http.absolute(url), topic_id)
         chunks = [
             post_ids[i : i + POSTS_PER_REQUEST] for i in range(0, len(post_ids), POSTS_PER_REQUEST)
         ]
@@ -147,7 +161,6 @@ class DiscourseScraper:
         )
         posts: list[dict[str, Any]] = []
         for page in pages:
-            where = parse.Where(self.settings.forum_id, self.http.absolute(url), topic_id)
             stream = parse.need(page, "post_stream", dict, where)
             posts += _post_dicts(parse.need(stream, "posts", list, where, "post_stream."), where)
         return posts
@@ -219,9 +232,22 @@ def _members_path(group: str) -> str:
     return f"/groups/{quote(group, safe='')}/members.json"
 
 
-def _deleted(post: dict[str, Any]) -> bool:
+def _deleted(post: dict[str, Any], where: parse.Where) -> bool:
     """A deleted post (an API key with staff rights still sees it) answers and masks nothing."""
-    return bool(post.get("deleted_at")) or post.get("user_deleted") is True
+    return bool(post.get("deleted_at")) or parse.flag(
+        post, "user_deleted", where, "post_stream.posts[]."
+    )
+
+
+def _stream_ids(ids: list[Any], where: parse.Where) -> list[int]:
+    """post_stream.stream: the ids of every post, ints or digit strings."""
+    numbers = []
+    for value in ids:
+        number = parse.int_like(value)
+        if number is None:
+            raise where.bad(f"field 'post_stream.stream' holds {value!r}, not a post id")
+        numbers.append(number)
+    return numbers
 
 
 def _post_dicts(posts: list[Any], where: parse.Where) -> list[dict[str, Any]]:

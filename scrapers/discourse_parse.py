@@ -21,7 +21,7 @@ WHISPER_POST_TYPE = 4
 POST_TYPES = frozenset({1, 2, 3, 4})  # regular, moderator action, small action, whisper
 API_FIX = "the forum's API answered in an unexpected shape; check its version and any proxy"
 TOPIC_FIX = "the topic is skipped (its stored version kept) until the forum sends it whole"
-_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0", ""})
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,15 @@ class Where:
     forum_id: str
     url: str
     topic_id: str = ""  # set while parsing one topic: its problems skip that topic only
+    row_topic: str = ""  # set while parsing one topic-list row: named, the row is skipped
 
     def bad(self, problem: str) -> BadResponse:
         if self.topic_id:
             return MalformedTopic(
                 self.forum_id, self.url, f"topic {self.topic_id}: {problem}", TOPIC_FIX
             )
+        if self.row_topic:
+            return BadResponse(self.forum_id, self.url, f"topic {self.row_topic}: {problem}")
         return BadResponse(self.forum_id, self.url, problem, API_FIX)
 
 
@@ -48,11 +51,23 @@ def need(obj: Any, key: str, kind: type[T], where: Where, path: str = "") -> T:
     if key not in obj:
         raise where.bad(f"field '{name}' is missing")
     value = obj[key]
-    if kind is int and isinstance(value, str) and value.strip().isdigit():
-        return int(value)  # type: ignore[return-value]  # "42": unambiguous
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise where.bad(f"field '{name}' is {_shown(value)}, expected {kind.__name__}{_got(value)}")
-    return value
+    if kind is int:
+        number = int_like(value)  # 42 or "42": unambiguous
+        if number is not None:
+            return number  # type: ignore[return-value]
+    elif isinstance(value, kind):
+        return value
+    raise where.bad(f"field '{name}' is {_shown(value)}, expected {kind.__name__}{_got(value)}")
+
+
+def int_like(value: Any) -> int | None:
+    """An int, or a string of ASCII digits ("42"), as int; None for anything else (bools,
+    floats, "4.0", "-", "²": guessing there could invent or hide a finding)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _shown(value: Any) -> str:
@@ -98,8 +113,13 @@ def parse_time(text: str, where: Where, name: str) -> datetime:
 
 
 def _optional_time(obj: dict[str, Any], key: str, where: Where) -> datetime | None:
+    """An optional time: absent or null is None, a string must be ISO, anything else is refused."""
     value = obj.get(key)
-    return parse_time(value, where, key) if isinstance(value, str) else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise where.bad(f"field '{key}' is {_shown(value)}, expected an ISO time{_got(value)}")
+    return parse_time(value, where, key)
 
 
 def marker(row: dict[str, Any], where: Where) -> str:
@@ -119,6 +139,7 @@ def summary_from_row(row: Any, where: Where) -> TopicSummary:
     """One `topic_list.topics[]` row as a TopicSummary; extra keeps what fetch_topic may use."""
     path = "topic_list.topics[]."
     topic_id = need(row, "id", int, where, path)
+    where = Where(where.forum_id, where.url, row_topic=str(topic_id))
     extra = {key: row.get(key) for key in ("slug", "category_id", "title")}
     return TopicSummary(
         topic_id=str(topic_id),
@@ -129,9 +150,10 @@ def summary_from_row(row: Any, where: Where) -> TopicSummary:
     )
 
 
-def forum_roles(post: dict[str, Any]) -> frozenset[str]:
+def forum_roles(post: dict[str, Any], where: Where) -> frozenset[str]:
     """Roles and groups as the forum shows them next to a post."""
-    roles = {flag for flag in ("staff", "moderator", "admin") if post.get(flag) is True}
+    path = "post_stream.posts[]."
+    roles = {role for role in ("staff", "moderator", "admin") if flag(post, role, where, path)}
     for key in ("primary_group_name", "flair_name", "flair_group_name", "user_title"):
         value = post.get(key)
         if isinstance(value, str) and value.strip():
@@ -140,7 +162,9 @@ def forum_roles(post: dict[str, Any]) -> frozenset[str]:
 
 
 def post_kind(post: dict[str, Any], where: Where) -> PostKind:
-    post_type = optional_int(post, "post_type", where, "post_stream.posts[].") or 1
+    """The post's kind from post_type, which every Discourse version sends: missing, null or
+    unknown is refused (a whisper read as a reply would be an answer nobody gave)."""
+    post_type = need(post, "post_type", int, where, "post_stream.posts[].")
     if post_type not in POST_TYPES:  # a new kind of post: guessing could invent an answer
         raise where.bad(f"field 'post_stream.posts[].post_type' is {post_type}, not 1 to 4")
     if post_type in SYSTEM_POST_TYPES or post.get("action_code"):
@@ -173,7 +197,7 @@ def post_from_json(post: Any, where: Where) -> Post:
     return Post(
         id=str(need(post, "id", int, at, path)),
         number=number,
-        author=Author(username, str(name), forum_roles(post)),
+        author=Author(username, str(name), forum_roles(post, at)),
         created_at=parse_time(need(post, "created_at", str, at, path), at, "created_at"),
         kind=post_kind(post, at),
         reply_to=optional_int(post, "reply_to_post_number", at, path),
@@ -197,10 +221,20 @@ def topic_state(topic: dict[str, Any], posts: list[dict[str, Any]], where: Where
         return TopicState.ARCHIVED
     if flag(topic, "closed", where):
         return TopicState.CLOSED
-    accepted = topic.get("accepted_answer") or flag(topic, "has_accepted_answer", where)
-    if accepted or any(p.get("accepted_answer") is True for p in posts):
+    accepted = _accepted(topic, where) or flag(topic, "has_accepted_answer", where)
+    path = "post_stream.posts[]."
+    if accepted or any(flag(p, "accepted_answer", where, path) for p in posts):
         return TopicState.SOLVED
     return TopicState.OPEN
+
+
+def _accepted(topic: dict[str, Any], where: Where) -> bool:
+    """`accepted_answer` is an object (the solution) or null; a bare flag is coerced, the rest
+    refused: a truthy "false" would mark the topic solved and hide its findings."""
+    value = topic.get("accepted_answer")
+    if isinstance(value, dict):
+        return bool(value)
+    return flag(topic, "accepted_answer", where)
 
 
 @dataclass(frozen=True)
@@ -220,7 +254,7 @@ def topic_from_json(
     title = need(data, "title", str, where)
     slug = data.get("slug") or ctx.summary.extra.get("slug") or "topic"
     parsed = sorted((post_from_json(p, where) for p in posts), key=lambda p: p.number)
-    category_id = data.get("category_id", ctx.summary.extra.get("category_id"))
+    category_id = _category_id(data, ctx, where)
     bumped = _optional_time(data, "bumped_at", where) or ctx.summary.bumped_at
     return Topic(
         forum_id=where.forum_id,
@@ -236,6 +270,13 @@ def topic_from_json(
         tags=tags(data),
         last_activity_at=bumped or _optional_time(data, "last_posted_at", where),
     )
+
+
+def _category_id(data: dict[str, Any], ctx: TopicContext, where: Where) -> int | None:
+    """The topic's category id ("5" coerced), else the list row's when it looks like one."""
+    if data.get("category_id") is not None:
+        return need(data, "category_id", int, where)
+    return int_like(ctx.summary.extra.get("category_id"))
 
 
 def _topic_author(data: dict[str, Any], posts: list[Post], where: Where) -> Author:
