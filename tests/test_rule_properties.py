@@ -371,9 +371,17 @@ def test_a_finding_opens_once_per_episode_as_time_passes(
     inputs: tuple[tuple[Topic, ...], list[int]],
 ) -> None:
     """The same topics, evaluated at increasing `now`: every finding, once due, stays due, so
-    each (topic, rule) opens once (episode 1), escalates at most once and never resolves."""
+    each (topic, rule) opens once (episode 1), escalates at most once and never resolves.
+    (Rules see a topic as it stood at `now`, so "the same" means: nothing posted after the
+    first `now`.)"""
     topic_list, offsets = inputs
-    log = run_cycles(topic_list, [START + minutes(n) for n in offsets], growing=False)
+    moments = [START + minutes(n) for n in offsets]
+    settled = tuple(
+        replace(t, posts=tuple(p for p in t.posts if p.created_at <= moments[0]))
+        for t in topic_list
+        if t.created_at <= moments[0]
+    )
+    log = run_cycles(settled, moments, growing=False)
     opened = Counter(key for _, change, key, _ in log if change is Change.OPENED)
     escalated = Counter(key for _, change, key, _ in log if change is Change.ESCALATED)
     assert all(n == 1 for n in opened.values()), log
@@ -468,3 +476,20 @@ def test_generated_scenarios_reach_every_rule() -> None:
 
     collect()
     assert seen == set(all_rules()), seen
+
+
+# --- 6. a moment in the past sees the topic as it stood then ----------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(scenarios(), st.data())
+def test_posts_made_after_now_change_nothing_at_now(s: Scenario, data: st.DataObject) -> None:
+    """A backdated evaluation (`findings --now`, a digest of last Tuesday) must not see replies
+    written after that moment: adding any post, by anyone, after `now` leaves the findings as
+    they were."""
+    who = data.draw(st.sampled_from(POSTERS), label="who")
+    kind = data.draw(st.sampled_from(KINDS), label="kind")
+    later = s.now + minutes(data.draw(st.integers(1, 60 * 24 * 30), label="minutes after now"))
+    before = evaluate(s.topic, s.sla, s.now)
+    after = evaluate(with_post(s.topic, who, later, kind), s.sla, s.now)
+    assert after == before

@@ -4,6 +4,7 @@ dry runs leave the disk alone, and a finding that ends says how it ended."""
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,3 +169,21 @@ def test_findings_without_a_database_says_so_and_creates_none(config_path: Path)
     assert result.stderr.startswith(f"forumwatch: {database}: no forumwatch database here yet")
     assert "run `forumwatch run` first" in result.stderr
     assert sorted(p.name for p in config_path.parent.iterdir()) == ["config.yaml"]
+
+
+def test_findings_in_the_past_do_not_see_later_answers(
+    config_path: Path, forum: SampleForumServer
+) -> None:
+    forum.forum.topic(101).posts.append(
+        SamplePost("dev_ivan", NOW + timedelta(minutes=30), "Fixed in 3.2.3")
+    )
+    run(config_path, NOW + timedelta(hours=1))  # stored with the answer
+
+    def flagged(moment: datetime) -> set[str]:
+        result = forumwatch(
+            "findings", "-c", str(config_path), "--now", moment.isoformat(), "--format", "json"
+        )
+        return {f["topic_id"] for f in json.loads(result.stdout)}
+
+    assert "101" in flagged(NOW + timedelta(minutes=10))  # the answer did not exist yet
+    assert "101" not in flagged(NOW + timedelta(hours=1))
