@@ -287,6 +287,60 @@ def daemon(config_path: Path | None) -> None:
     sys.exit(Daemon(config, say_error, report).run())
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day to digest (YYYY-MM-DD). Default: yesterday in the config's timezone.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write DIR/<day>.html, DIR/<day>.txt and DIR/index.html (the archive).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "html"]),
+    default="text",
+    show_default=True,
+    help="What to print when there is no --out.",
+)
+def digest(
+    config_path: Path | None, day: datetime | None, out: Path | None, output_format: str
+) -> None:
+    """The daily digest for quality staff: ignored topics, scorecards, answers, failures.
+
+    Built from the database only (no forum is contacted, nothing is written to it), judged as
+    the forums stood at the end of that day, so a past day's digest rebuilt later is the same.
+    """
+    from digests.build import build_digest, yesterday
+    from digests.render import render_html, render_index, render_text
+
+    config = _load(config_path)
+    when = day.date() if day else yesterday(config.timezone)
+    with _open_store(config, read_only=True) as store:
+        try:
+            built = build_digest(store, config, when)
+        except StoreError as err:
+            fail(str(err), 2)
+    if out is None:
+        click.echo(render_html(built) if output_format == "html" else render_text(built), nl=False)
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{when.isoformat()}.html").write_text(render_html(built), encoding="utf-8")
+        (out / f"{when.isoformat()}.txt").write_text(render_text(built), encoding="utf-8")
+        days = [p.stem for p in out.glob("????-??-??.html")]
+        (out / "index.html").write_text(render_index(days), encoding="utf-8")
+    except OSError as err:
+        fail(f"{out}: cannot write the digest there ({err.strerror}); choose another --out", 2)
+    click.echo(f"Digest for {when.isoformat()}: {out / f'{when.isoformat()}.html'}")
+
+
 @cli.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:

@@ -288,13 +288,21 @@ class Config(_Strict):
     # a run that takes longer reports the forums it has not reached as skipped (cron runs
     # must never pile up behind one slow forum)
     max_run_time: PositiveDuration = timedelta(minutes=30)
-    poll_every: PositiveDuration = timedelta(
-        minutes=10
-    )  # `forumwatch daemon`: one cycle this often
+    poll_every: PositiveDuration = timedelta(minutes=10)  # `forumwatch daemon`'s default
+    timezone: str = "UTC"  # the digest's days begin at midnight here, e.g. Europe/Kyiv
     sla: SlaConfig = SlaConfig()
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()
     telegram: TelegramConfig | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
+        return zone
 
     @model_validator(mode="after")
     def _forum_ids_unique(self) -> Config:

@@ -619,19 +619,35 @@ class Store(ChatsMixin):
             self.db.table("authors").upsert(row, pk=("forum_id", "username"))
 
     @_translating
-    def topics(self, forum_id: str, state: TopicState | None = None) -> list[Topic]:
-        """Every stored topic of a forum (optionally only those in `state`), posts included."""
-        where, params = "forum_id = ?", [forum_id]
+    def topics(
+        self,
+        forum_id: str,
+        state: TopicState | None = None,
+        *,
+        created_from: datetime | None = None,
+        created_until: datetime | None = None,
+    ) -> list[Topic]:
+        """The forum's stored topics, posts included: those in `state`, started within
+        [created_from, created_until) when given; every one otherwise."""
+        conditions, params = ["forum_id = ?"], [forum_id]
         if state is not None:
-            where += " AND state = ?"
+            conditions.append("state = ?")
             params.append(state.value)
+        if created_from is not None:
+            conditions.append("created_at >= ?")
+            params.append(iso(created_from) or "")
+        if created_until is not None:
+            conditions.append("created_at < ?")
+            params.append(iso(created_until) or "")
+        where = " AND ".join(conditions)
+        joined = " AND ".join(f"t.{c}" for c in conditions)
         authors = {
             r["username"]: author_from_row(r)
             for r in self.db.query("SELECT * FROM authors WHERE forum_id = ?", [forum_id])
         }
         posts: dict[str, list[Post]] = {}
         for r in self.db.query(
-            f"SELECT p.* FROM posts p JOIN topics t USING (forum_id, topic_id) WHERE t.{where} "
+            f"SELECT p.* FROM posts p JOIN topics t USING (forum_id, topic_id) WHERE {joined} "
             "ORDER BY p.topic_id, p.number",
             params,
         ):
@@ -717,6 +733,31 @@ class Store(ChatsMixin):
             f"UPDATE OR IGNORE outbox SET rule = ? {where} AND episode = ?",
             [new_rule, key.forum_id, key.topic_id, old_rule, episode],
         )
+
+    @_translating
+    def findings_between(
+        self, forum_id: str, column: str, start: datetime, end: datetime
+    ) -> list[StoredFinding]:
+        """Findings whose `column` (resolved_at, escalated_at, first_seen_at) is in [start, end)."""
+        if column not in ("resolved_at", "escalated_at", "first_seen_at"):
+            raise ValueError(column)
+        rows = self.db.query(
+            f"SELECT * FROM findings WHERE forum_id = ? AND {column} >= ? AND {column} < ? "
+            f"ORDER BY {column}",
+            [forum_id, iso(start), iso(end)],
+        )
+        return [stored_finding_from_row(r) for r in rows]
+
+    @_translating
+    def failed_forums_between(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Forum id → how many runs (judging a moment in [start, end)) could not poll it."""
+        failed: dict[str, int] = {}
+        for r in self.db.query(
+            "SELECT summary FROM runs WHERE now >= ? AND now < ?", [iso(start), iso(end)]
+        ):
+            for forum_id in json.loads(r["summary"] or "{}").get("failed_forums", []):
+                failed[forum_id] = failed.get(forum_id, 0) + 1
+        return failed
 
     @_translating
     def open_findings(self, forum_id: str) -> list[StoredFinding]:

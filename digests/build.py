@@ -1,0 +1,96 @@
+"""A day's digest from the store only (no scraping): what the quality staff read each morning.
+
+Everything is judged at the end of the day, with the rules seeing topics as they stood then, so a
+digest of last Tuesday rebuilt today says what it would have said on Tuesday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from digests.figures import Scorecard, TopicTiming, scorecards, sla_share, timing
+from forumwatch.config import Config
+from forumwatch.model import Finding, TopicState
+from forumwatch.pipeline import evaluate_topics
+from forumwatch.roles import responders_for
+from forumwatch.store import Store, StoredFinding
+
+SCORECARD_DAYS = 30  # scorecards cover the topics started in the last 30 days
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """One open finding at the end of the day, with its topic's title and link."""
+
+    finding: Finding
+    title: str
+    url: str
+
+
+@dataclass
+class Digest:
+    day: date
+    timezone: str
+    start: datetime  # the day's first moment, UTC
+    end: datetime  # the next day's first moment, UTC: everything is judged here
+    new_topics: int = 0
+    sla_share: float | None = None  # of topics started in the scorecard window
+    ignored: list[Ignored] = field(default_factory=list)  # longest wait first
+    escalations: int = 0
+    scorecards: list[Scorecard] = field(default_factory=list)
+    answered: list[StoredFinding] = field(default_factory=list)  # resolved by an answer that day
+    closed_unanswered: list[StoredFinding] = field(default_factory=list)
+    failed_forums: dict[str, int] = field(default_factory=dict)  # forum → runs that failed
+
+    @property
+    def title(self) -> str:
+        return f"forumwatch digest {self.day.isoformat()}"
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """The day's [start, end) in UTC, in the digest's time zone."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def yesterday(zone: str, now: datetime | None = None) -> date:
+    moment = (now or datetime.now(UTC)).astimezone(ZoneInfo(zone))
+    return moment.date() - timedelta(days=1)
+
+
+def build_digest(store: Store, config: Config, day: date) -> Digest:
+    start, end = day_bounds(day, config.timezone)
+    digest = Digest(day, config.timezone, start, end)
+    timings: list[TopicTiming] = []
+    open_by_app: dict[tuple[str, str], int] = {}
+    window = end - timedelta(days=SCORECARD_DAYS)
+    for forum in config.forums:
+        sla = config.sla_for(forum)
+        members = store.group_members(forum.id)
+        recent = store.topics(forum.id, created_from=window, created_until=end)
+        digest.new_topics += sum(1 for t in recent if t.created_at >= start)
+        for topic in recent:
+            item = timing(topic, responders_for(forum, topic, members), sla, end)
+            if item is not None:
+                timings.append(item)
+        open_topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
+        for finding in evaluate_topics(open_topics.values(), forum, config, end, members):
+            topic = open_topics[finding.key]
+            digest.ignored.append(Ignored(finding, topic.title, topic.url))
+            app_id = responders_for(forum, topic, members).app_id
+            open_by_app[forum.id, app_id] = open_by_app.get((forum.id, app_id), 0) + 1
+        digest.escalations += len(store.findings_between(forum.id, "escalated_at", start, end))
+        for stored in store.findings_between(forum.id, "resolved_at", start, end):
+            if stored.resolution.startswith("answered"):
+                digest.answered.append(stored)
+            elif "without an answer" in stored.resolution:
+                digest.closed_unanswered.append(stored)
+    digest.ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
+    digest.sla_share = sla_share(timings, end)
+    digest.scorecards = scorecards(timings, open_by_app, end)
+    digest.failed_forums = store.failed_forums_between(start, end)
+    return digest

@@ -1,0 +1,139 @@
+"""The daily digest from a real SQLite store with topics of known answer times: its figures,
+its safety against scraped markup, a backdated digest, and the archive `--out` writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digests.build import build_digest
+from digests.figures import percentile
+from digests.render import render_html, render_text
+from forumwatch.config import Config, load_config
+from forumwatch.model import Author, Post, Topic
+from forumwatch.store import Store
+from tests.conftest import forumwatch
+
+DAY = date(2026, 3, 4)  # a Wednesday
+MORNING = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+CUSTOMER, DEVELOPER = Author("olena_buh"), Author("dev_ivan")
+CONFIG = """\
+database: {folder}/forumwatch.db
+sla: {{acknowledge: 2h, diagnose: 24h}}
+forums:
+  - id: market
+    engine: discourse
+    url: https://forum.example
+    developers: [dev_ivan]
+"""
+
+
+def topic(
+    number: int, title: str, answered_after: float | None, created: datetime = MORNING
+) -> Topic:
+    posts = [Post(f"{number}-1", 1, CUSTOMER, created, body_text="It fails")]
+    if answered_after is not None:
+        at = created + timedelta(hours=answered_after)
+        posts.append(Post(f"{number}-2", 2, DEVELOPER, at, body_text="Fixed"))
+    return Topic(
+        "market",
+        str(number),
+        f"https://forum.example/t/{number}",
+        title,
+        CUSTOMER,
+        created,
+        tuple(posts),
+    )
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Config, Store, Path]:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(folder=tmp_path), encoding="utf-8")
+    config = load_config(path)
+    store = Store(config.database)
+    # answered after 1, 2, 3 and 10 h; one still waiting at the day's end (16 h)
+    for number, hours in enumerate([1, 2, 3, 10, None], start=1):
+        store.save_topic(topic(number, f"Topic {number}", hours), "m")
+    return config, store, path
+
+
+def test_figures_count_waiting_topics_with_their_wait_so_far(
+    setup: tuple[Config, Store, Path],
+) -> None:
+    config, store, _ = setup
+    digest = build_digest(store, config, DAY)
+
+    assert digest.new_topics == 5
+    (card,) = digest.scorecards
+    assert card.topics == 5 and card.developers == ("dev_ivan",)
+    assert card.median_hours == 3.0  # of 1, 2, 3, 10 and the waiting 16
+    assert card.p90_hours == 16.0  # the waiting topic is never left out
+    assert card.within_sla == pytest.approx(2 / 5)  # 1 h and 2 h were within the 2 h SLA
+    assert digest.sla_share == pytest.approx(2 / 5)
+    assert [i.finding.key.topic_id for i in digest.ignored] == ["5"]
+    assert card.open_findings == 1
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([5.0], 0.9) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
+    assert percentile([], 0.5) is None
+
+
+def test_scraped_markup_never_becomes_markup(setup: tuple[Config, Store, Path]) -> None:
+    config, store, _ = setup
+    title = '<script>alert("x")</script> & <b>bold</b>'
+    store.save_topic(topic(9, title, None), "m")
+
+    html = render_html(build_digest(store, config, DAY))
+    text = render_text(build_digest(store, config, DAY))
+
+    assert "<script" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert title in text  # plain text shows it as it is: nothing there is markup
+
+
+def test_a_backdated_digest_says_what_it_said_that_day(
+    setup: tuple[Config, Store, Path], tmp_path: Path
+) -> None:
+    config, store, _ = setup
+    on_the_day = render_text(build_digest(store, config, DAY))
+
+    # the next day the developer answers the waiting topic; the digest of DAY must not change
+    late = topic(5, "Topic 5", 30)
+    store.save_topic(late, "m2")
+    store.save_topic(topic(6, "Topic 6", None, MORNING + timedelta(days=1)), "m")
+
+    assert render_text(build_digest(store, config, DAY)) == on_the_day
+    assert "Topic 5" not in render_text(build_digest(store, config, DAY + timedelta(days=1)))
+
+
+def test_out_writes_html_text_and_an_archive_index(setup: tuple[Config, Store, Path]) -> None:
+    _, store, path = setup
+    store.close()
+    out = path.parent / "digests"
+    for day in ("2026-03-04", "2026-03-05"):
+        result = forumwatch("digest", "-c", str(path), "--date", day, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"Digest for {day}: {out / (day + '.html')}"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "2026-03-04.html",
+        "2026-03-04.txt",
+        "2026-03-05.html",
+        "2026-03-05.txt",
+        "index.html",
+    ]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.index("2026-03-05.html") < index.index("2026-03-04.html")  # newest first
+    assert "<script" not in (out / "2026-03-04.html").read_text(encoding="utf-8")
+
+
+def test_digest_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(folder=tmp_path), encoding="utf-8")
+    result = forumwatch("digest", "-c", str(path), "--date", "2026-03-04")
+    assert result.returncode == 2
+    assert "no forumwatch database here yet" in result.stderr
