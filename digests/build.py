@@ -16,6 +16,7 @@ from forumwatch.model import Finding, TopicState
 from forumwatch.pipeline import evaluate_topics
 from forumwatch.roles import responders_for
 from forumwatch.store import Store, StoredFinding
+from forumwatch.store_chats import ChatRole
 
 SCORECARD_DAYS = 30  # scorecards cover the topics started in the last 30 days
 
@@ -94,3 +95,12 @@ def build_digest(store: Store, config: Config, day: date) -> Digest:
     digest.scorecards = scorecards(timings, open_by_app, end)
     digest.failed_forums = store.failed_forums_between(start, end)
     return digest
+
+
+def quality_chats(store: Store, config: Config) -> list[int]:
+    """Every quality chat: listed in the config (forums and apps) or bound with an invite."""
+    chats = set(store.chats_with_role(ChatRole.QUALITY))
+    for forum in config.forums:
+        chats |= set(forum.quality_chats)
+        chats |= {c for app in forum.apps for c in app.quality_chats}
+    return sorted(chats)

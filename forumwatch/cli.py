@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from telegram.error import TelegramError
 
+from digests.build import Digest, quality_chats
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.notify.telegram import make_bot
@@ -309,8 +310,17 @@ def daemon(config_path: Path | None) -> None:
     show_default=True,
     help="What to print when there is no --out.",
 )
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Mail it (smtp:) and send the headline figures to the quality chats (telegram:).",
+)
 def digest(
-    config_path: Path | None, day: datetime | None, out: Path | None, output_format: str
+    config_path: Path | None,
+    day: datetime | None,
+    out: Path | None,
+    output_format: str,
+    send: bool,
 ) -> None:
     """The daily digest for quality staff: ignored topics, scorecards, answers, failures.
 
@@ -322,13 +332,20 @@ def digest(
 
     config = _load(config_path)
     when = day.date() if day else yesterday(config.timezone)
+    if send and config.smtp is None and config.telegram is None:
+        fail("--send needs an `smtp:` or a `telegram:` section in the config", 2)
     with _open_store(config, read_only=True) as store:
         try:
             built = build_digest(store, config, when)
+            quality = quality_chats(store, config) if send else []
         except StoreError as err:
             fail(str(err), 2)
+    if send:
+        _send_digest(config, built, quality)
     if out is None:
-        click.echo(render_html(built) if output_format == "html" else render_text(built), nl=False)
+        if not send:
+            text = render_html(built) if output_format == "html" else render_text(built)
+            click.echo(text, nl=False)
         return
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -339,6 +356,43 @@ def digest(
     except OSError as err:
         fail(f"{out}: cannot write the digest there ({err.strerror}); choose another --out", 2)
     click.echo(f"Digest for {when.isoformat()}: {out / f'{when.isoformat()}.html'}")
+
+
+def _send_digest(config: Config, built: Digest, quality: list[int]) -> None:
+    """Mail the digest and tell the quality chats; exit 1 naming what failed (the rest still
+    went out)."""
+    from digests.render import render_html, render_text
+    from digests.send import SendError, digest_email, send_email, telegram_summary
+
+    failed = False
+    if config.smtp is not None:
+        message = digest_email(built, render_html(built), render_text(built), config.smtp)
+        try:
+            send_email(message, config.smtp)
+            click.echo(f"Digest for {built.day.isoformat()} mailed to {', '.join(config.smtp.to)}")
+        except SendError as err:
+            say_error(str(err))
+            failed = True
+    if config.telegram is not None and quality:
+        error = asyncio.run(_tell_chats(config, quality, telegram_summary(built)))
+        if error:
+            say_error(error)
+            failed = True
+        else:
+            click.echo(f"Headline figures sent to {len(quality)} quality chat(s)")
+    if failed:
+        sys.exit(1)
+
+
+async def _tell_chats(config: Config, chats: list[int], text: str) -> str | None:
+    assert config.telegram is not None
+    try:
+        async with make_bot(config.telegram) as bot:
+            for chat in chats:
+                await bot.send_message(chat, text, parse_mode="HTML")
+    except TelegramError as err:
+        return f"telegram: the digest summary could not be sent ({err}); try --send again"
+    return None
 
 
 @cli.command("check-config")

@@ -283,6 +283,22 @@ class TelegramConfig(_Strict):
         return url.rstrip("/") if url else url
 
 
+class SmtpConfig(_Strict):
+    """Where `forumwatch digest --send` mails the digest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    ssl: bool = False  # implicit TLS (usually port 465)
+    username: str | None = None
+    password: str | None = None
+    sender: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+    timeout: PositiveDuration = timedelta(seconds=30)
+
+
 class Config(_Strict):
     database: Path = Path("forumwatch.db")
     # a run that takes longer reports the forums it has not reached as skipped (cron runs
@@ -294,6 +310,7 @@ class Config(_Strict):
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()
     telegram: TelegramConfig | None = None
+    smtp: SmtpConfig | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -161,6 +161,12 @@ class ChatsMixin:
         )
         return {r["chat_id"] for r in rows}
 
+    def chats_with_role(self, role: ChatRole) -> list[int]:
+        rows = self.db.query(
+            "SELECT chat_id FROM chats WHERE active = 1 AND role = ? ORDER BY chat_id", [role.value]
+        )
+        return [r["chat_id"] for r in rows]
+
     # --- subscriptions ------------------------------------------------------------------------
 
     def subscribe(self, chat_id: int, forum_id: str, app_id: str = "") -> bool:
