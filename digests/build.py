@@ -63,8 +63,10 @@ def yesterday(zone: str, now: datetime | None = None) -> date:
     return moment.date() - timedelta(days=1)
 
 
-def build_digest(store: Store, config: Config, day: date) -> Digest:
+def build_digest(store: Store, config: Config, day: date, now: datetime | None = None) -> Digest:
+    """The digest of `day`, judged at its end (or at `now`, for a day not over yet)."""
     start, end = day_bounds(day, config.timezone)
+    end = min(end, now + timedelta(seconds=1)) if now is not None else end  # `now` included
     digest = Digest(day, config.timezone, start, end)
     timings: list[TopicTiming] = []
     open_by_app: dict[tuple[str, str], int] = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.padding import Padding
 
-from forumwatch.config import load_config
+from forumwatch.config import Config, load_config
 from forumwatch.escalation import Change, Transition
 from forumwatch.pipeline import current_findings, run_cycle
 from forumwatch.report import findings_table, summary_lines
@@ -50,6 +50,20 @@ def _show_telegram(out: Console, changes: list[Transition], now: datetime) -> No
         out.print(Padding(plain_text(finding_message(change, now)), (1, 0, 0, 4)), markup=False)
 
 
+def _write_digest(store: Store, config: Config, now: datetime) -> Path:
+    """The demo day's digest, so far, in a folder that outlives the demo's temporary one."""
+    from digests.build import build_digest
+    from digests.render import render_html, render_text
+
+    folder = Path(tempfile.gettempdir()) / "forumwatch-demo-digest"
+    folder.mkdir(exist_ok=True)
+    built = build_digest(store, config, now.date(), now)
+    page = folder / f"{built.day.isoformat()}.html"
+    page.write_text(render_html(built), encoding="utf-8")
+    (folder / f"{built.day.isoformat()}.txt").write_text(render_text(built), encoding="utf-8")
+    return page
+
+
 def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
     config_path = folder / "config.yaml"
     config_path.write_text(
@@ -68,6 +82,7 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
             out.print(line)
         out.print(findings_table(current_findings(store, config, now), now))
         _show_telegram(out, report.transitions, now)
+        out.print(f"\nToday's digest for the quality staff: {_write_digest(store, config, now)}")
     finally:
         store.close()
     out.print(

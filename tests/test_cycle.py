@@ -244,6 +244,8 @@ def test_demo_shows_all_four_rules() -> None:
     assert result.returncode == 0, result.stderr
     for label in ("unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"):
         assert label in result.stdout
+    digest = Path(result.stdout.split("Today's digest for the quality staff: ")[1].split()[0])
+    assert "open ignored topics" in digest.read_text(encoding="utf-8")
 
 
 def test_topic_closed_without_a_bump_is_caught_by_the_periodic_full_scan(
