@@ -19,6 +19,7 @@ from forumwatch.store import Store, StoredFinding
 from forumwatch.store_chats import ChatRole
 
 SCORECARD_DAYS = 30  # scorecards cover the topics started in the last 30 days
+TREND_DAYS = 14  # the chart's span; headline changes compare with the 7 days before
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,17 @@ class Ignored:
     finding: Finding
     title: str
     url: str
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """One day of the trend: what the headline figures were at its end."""
+
+    day: date
+    new_topics: int
+    sla_share: float | None  # of the topics started that day whose deadline has come
+    open_ignored: int  # findings forumwatch held open at the day's end
+    escalations: int
 
 
 @dataclass
@@ -44,6 +56,18 @@ class Digest:
     answered: list[StoredFinding] = field(default_factory=list)  # resolved by an answer that day
     closed_unanswered: list[StoredFinding] = field(default_factory=list)
     failed_forums: dict[str, int] = field(default_factory=dict)  # forum → runs that failed
+    trend: list[DayPoint] = field(default_factory=list)  # TREND_DAYS days, oldest first
+
+    def change(self, figure: str) -> float | None:
+        """The day's figure minus its average over the 7 days before; None without history."""
+        if len(self.trend) < 2:
+            return None
+        today, before = self.trend[-1], self.trend[-8:-1]
+        values = [getattr(p, figure) for p in before if getattr(p, figure) is not None]
+        current = getattr(today, figure)
+        if current is None or not values:
+            return None
+        return float(current - sum(values) / len(values))
 
     @property
     def title(self) -> str:
@@ -96,7 +120,41 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     digest.sla_share = sla_share(timings, end)
     digest.scorecards = scorecards(timings, open_by_app, end)
     digest.failed_forums = store.failed_forums_between(start, end)
+    digest.trend = trend(store, config, day, end)
     return digest
+
+
+def trend(store: Store, config: Config, day: date, until: datetime) -> list[DayPoint]:
+    """The headline figures of the TREND_DAYS days ending with `day`: one topic query and one
+    findings query per forum for the whole span, one count per day."""
+    days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    bounds = {d: day_bounds(d, config.timezone) for d in days}
+    ends = {d: min(end, until) for d, (_, end) in bounds.items()}  # each day judged at its end
+    first, last = bounds[days[0]][0], ends[day]
+    started: dict[date, list[TopicTiming]] = {d: [] for d in days}
+    escalated: dict[date, int] = dict.fromkeys(days, 0)
+    open_counts: dict[date, int] = dict.fromkeys(days, 0)
+
+    def day_of(moment: datetime) -> date | None:
+        return next((d for d, (s, e) in bounds.items() if s <= moment < e), None)
+
+    for forum in config.forums:
+        sla = config.sla_for(forum)
+        members = store.group_members(forum.id)
+        for topic in store.topics(forum.id, created_from=first, created_until=last):
+            d = day_of(topic.created_at)
+            item = d and timing(topic, responders_for(forum, topic, members), sla, ends[d])
+            if d and item:
+                started[d].append(item)
+        for stored in store.findings_between(forum.id, "escalated_at", first, last):
+            if stored.escalated_at and (d := day_of(stored.escalated_at)):
+                escalated[d] += 1
+        for d in days:
+            open_counts[d] += store.open_findings_count_at(forum.id, ends[d])
+    return [
+        DayPoint(d, len(started[d]), sla_share(started[d], ends[d]), open_counts[d], escalated[d])
+        for d in days
+    ]
 
 
 def quality_chats(store: Store, config: Config) -> list[int]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from digests.build import SCORECARD_DAYS, Digest
+from digests.chart import trend_svg
 from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding
 from rules.clock import wait_text
@@ -44,7 +46,16 @@ def _helpers(digest: Digest) -> dict[str, Any]:
         "percent": lambda share: "–" if share is None else f"{share:.0%}",
         "hours": lambda h: "–" if h is None else f"{h:.1f} h",
         "when": lambda moment: f"{moment:%Y-%m-%d %H:%M} UTC",
+        "change": lambda figure: _change(digest.change(figure)),
+        "chart": Markup(trend_svg(digest.trend)),  # built from numbers and dates only
     }
+
+
+def _change(value: float | None) -> str:
+    """The figure against the average of the 7 days before ("+2 vs ..."); "" without history."""
+    if value is None:
+        return ""
+    return f"{value:+.1f}".removesuffix(".0") + " vs the 7 days before"
 
 
 def render_html(digest: Digest) -> str:

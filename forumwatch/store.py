@@ -749,6 +749,18 @@ class Store(ChatsMixin):
         return [stored_finding_from_row(r) for r in rows]
 
     @_translating
+    def open_findings_count_at(self, forum_id: str, moment: datetime) -> int:
+        """How many findings forumwatch held open at `moment` (seen by then, not yet resolved)."""
+        row = self._row(
+            "SELECT count(*) AS n FROM findings WHERE forum_id = ? AND first_seen_at <= ? "
+            "AND (resolved_at IS NULL OR resolved_at > ?)",
+            forum_id,
+            iso(moment),
+            iso(moment),
+        )
+        return int(row["n"]) if row else 0
+
+    @_translating
     def failed_forums_between(self, start: datetime, end: datetime) -> dict[str, int]:
         """Forum id → how many runs (judging a moment in [start, end)) could not poll it."""
         failed: dict[str, int] = {}

@@ -137,3 +137,17 @@ def test_digest_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
     result = forumwatch("digest", "-c", str(path), "--date", "2026-03-04")
     assert result.returncode == 2
     assert "no forumwatch database here yet" in result.stderr
+
+
+def test_trend_and_chart_cover_fourteen_days_without_script(
+    setup: tuple[Config, Store, Path],
+) -> None:
+    config, store, _ = setup
+    digest = build_digest(store, config, DAY)
+
+    assert [p.day for p in digest.trend][-1] == DAY and len(digest.trend) == 14
+    assert [p.new_topics for p in digest.trend] == [0] * 13 + [5]
+    assert digest.change("new_topics") == 5.0  # against an average of 0 the week before
+    html = render_html(digest)
+    assert html.count("<svg") == 1 and "<polyline" in html and "<script" not in html
+    assert "+5 vs the 7 days before" in html and "+5 vs the 7 days before" in render_text(digest)
