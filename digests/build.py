@@ -15,7 +15,7 @@ from forumwatch.config import Config
 from forumwatch.model import Finding, TopicState
 from forumwatch.pipeline import evaluate_topics
 from forumwatch.roles import responders_for
-from forumwatch.store import Store, StoredFinding
+from forumwatch.store import Credit, Store, StoredFinding
 from forumwatch.store_chats import ChatRole
 
 SCORECARD_DAYS = 30  # scorecards cover the topics started in the last 30 days
@@ -57,6 +57,12 @@ class Digest:
     closed_unanswered: list[StoredFinding] = field(default_factory=list)
     failed_forums: dict[str, int] = field(default_factory=dict)  # forum → runs that failed
     trend: list[DayPoint] = field(default_factory=list)  # TREND_DAYS days, oldest first
+    credits_today: list[Credit] = field(default_factory=list)  # booked that day
+    credit_unit: str = ""
+
+    @property
+    def credits_owed(self) -> float:
+        return sum(c.amount for c in self.credits_today)
 
     def change(self, figure: str) -> float | None:
         """The day's figure minus its average over the 7 days before; None without history."""
@@ -118,7 +124,14 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
                 digest.closed_unanswered.append(stored)
     digest.ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
     digest.sla_share = sla_share(timings, end)
-    digest.scorecards = scorecards(timings, open_by_app, end)
+    owed: dict[tuple[str, str], float] = {}
+    for credit in store.credits_between(window, end):
+        place = (credit.key.forum_id, credit.app_id)
+        owed[place] = owed.get(place, 0.0) + credit.amount
+        if credit.booked_at >= start:
+            digest.credits_today.append(credit)
+    digest.credit_unit = config.credits.unit if config.credits else ""
+    digest.scorecards = scorecards(timings, open_by_app, end, owed)
     digest.failed_forums = store.failed_forums_between(start, end)
     digest.trend = trend(store, config, day, end)
     return digest

@@ -92,6 +92,7 @@ class Scorecard:
     p90_hours: float | None
     within_sla: float | None
     open_findings: int
+    credits: float = 0.0  # booked in the scorecard window
 
     @property
     def label(self) -> str:
@@ -99,13 +100,17 @@ class Scorecard:
 
 
 def scorecards(
-    timings: Iterable[TopicTiming], open_findings: dict[tuple[str, str], int], now: datetime
+    timings: Iterable[TopicTiming],
+    open_findings: dict[tuple[str, str], int],
+    now: datetime,
+    credits: dict[tuple[str, str], float] | None = None,
 ) -> list[Scorecard]:
     """A scorecard per (forum, app), worst first: most open findings, then slowest p90."""
     groups: dict[tuple[str, str], list[TopicTiming]] = {}
     for item in timings:
         groups.setdefault((item.key.forum_id, item.app_id), []).append(item)
-    for place in open_findings:
+    credits = credits or {}
+    for place in [*open_findings, *credits]:
         groups.setdefault(place, [])
     cards = []
     for (forum_id, app_id), items in groups.items():
@@ -121,6 +126,7 @@ def scorecards(
                 percentile(hours, 0.9),
                 sla_share(items, now),
                 open_findings.get((forum_id, app_id), 0),
+                credits.get((forum_id, app_id), 0.0),
             )
         )
     return sorted(cards, key=lambda c: (-c.open_findings, -(c.p90_hours or 0), c.label))

@@ -24,7 +24,15 @@ from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.notify.telegram import make_bot
 from forumwatch.pipeline import CycleReport, current_findings, run_cycle, why_dry_run
-from forumwatch.report import findings_json, findings_table, progress_printer, summary_lines
+from forumwatch.report import (
+    credits_csv,
+    credits_table,
+    credits_totals,
+    findings_json,
+    findings_table,
+    progress_printer,
+    summary_lines,
+)
 from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 from forumwatch.store_chats import ChatRole
@@ -356,6 +364,43 @@ def digest(
     except OSError as err:
         fail(f"{out}: cannot write the digest there ({err.strerror}); choose another --out", 2)
     click.echo(f"Digest for {when.isoformat()}: {out / f'{when.isoformat()}.html'}")
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only credits booked on or after this day (YYYY-MM-DD, UTC).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv"]),
+    default="table",
+    show_default=True,
+    help="csv prints one line per credit for spreadsheets.",
+)
+def credits(config_path: Path | None, since: datetime | None, output_format: str) -> None:
+    """The credits ledger: what is owed to customers for breached SLA stages.
+
+    Each breached stage of a wait books `credits:` from the config to the topic's author, once,
+    and stays booked when the topic is answered later. Reads the database only.
+    """
+    config = _load(config_path)
+    start = since.replace(tzinfo=UTC) if since else None
+    with _open_store(config, read_only=True) as store:
+        try:
+            ledger = store.credits_between(start, None)
+        except StoreError as err:
+            fail(str(err), 2)
+    if output_format == "csv":
+        click.echo(credits_csv(ledger), nl=False)
+        return
+    out = stdout()
+    out.print(credits_table(ledger))
+    for line in credits_totals(ledger):
+        out.print(line, markup=False)
 
 
 def _send_digest(config: Config, built: Digest, quality: list[int]) -> None:

@@ -283,6 +283,15 @@ class TelegramConfig(_Strict):
         return url.rstrip("/") if url else url
 
 
+class CreditsConfig(_Strict):
+    """Loyalty compensation booked to a topic's author for each SLA stage the platform breached."""
+
+    unit: str = Field(default="credit", min_length=1)  # e.g. consultation, UAH, hour
+    acknowledge: float = Field(default=0, ge=0)
+    diagnose: float = Field(default=0, ge=0)
+    follow_up: float = Field(default=0, ge=0)
+
+
 class SmtpConfig(_Strict):
     """Where `forumwatch digest --send` mails the digest."""
 
@@ -311,6 +320,7 @@ class Config(_Strict):
     notify: NotifyConfig = NotifyConfig()
     telegram: TelegramConfig | None = None
     smtp: SmtpConfig | None = None
+    credits: CreditsConfig | None = None
 
     @field_validator("timezone")
     @classmethod

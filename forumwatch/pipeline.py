@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
+from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
@@ -274,10 +275,18 @@ def _apply(
     changes = transitions(found, stored, titles, now)
     changes = [_explained(store, forum, change, now, members) for change in changes]
     backlog_counts: dict[tuple[int, str], int] = {}
+    by_key = {t.key: t for t in topics}
     for change in changes:
         if change.replaces is not None:
             store.rename_finding(change.stored.finding.key, change.replaces, change.stored)
         store.save_finding(change.stored)
+        finding = change.stored.finding
+        if change.change is Change.OPENED and config.credits is not None:
+            credit = credit_for(
+                finding, by_key[finding.key], apps.get(finding.key, ""), config.credits, now
+            )
+            if credit is not None:
+                store.book_credit(credit)
         if not change.notifies:
             continue
         app_id = apps.get(change.stored.finding.key, "")

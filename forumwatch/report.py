@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,7 +19,7 @@ from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.pipeline import CycleReport, Progress
-from forumwatch.store import iso
+from forumwatch.store import Credit, iso
 from forumwatch.telegram_text import plain_text
 from rules.clock import wait_text
 
@@ -146,3 +148,74 @@ def progress_printer(console: Console) -> Iterator[Progress]:
             )
 
         yield update
+
+
+CREDIT_COLUMNS = (
+    "booked_at",
+    "forum",
+    "topic_id",
+    "title",
+    "customer",
+    "app",
+    "developers",
+    "stage",
+    "amount",
+    "unit",
+    "url",
+)
+
+
+def _credit_row(c: Credit) -> list[str]:
+    return [
+        iso(c.booked_at) or "",
+        c.key.forum_id,
+        c.key.topic_id,
+        c.title,
+        c.customer,
+        c.app_id,
+        ", ".join(c.developers),
+        c.stage,
+        f"{c.amount:g}",
+        c.unit,
+        c.url,
+    ]
+
+
+def credits_csv(ledger: list[Credit]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CREDIT_COLUMNS)
+    writer.writerows(_credit_row(c) for c in ledger)
+    return buffer.getvalue()
+
+
+def credits_table(ledger: list[Credit]) -> Table:
+    table = Table(title=f"Credits owed ({len(ledger)} breached stage(s))", show_lines=False)
+    for column in ("booked", "topic", "customer", "app · developers", "stage", "owed"):
+        table.add_column(column)
+    for c in ledger:
+        table.add_row(
+            f"{c.booked_at:%Y-%m-%d %H:%M}",
+            escape(f"{c.key.forum_id} #{c.key.topic_id} {c.title}"),
+            escape(c.customer),
+            escape(" · ".join(x for x in (c.app_id, ", ".join(c.developers)) if x)),
+            c.stage,
+            f"{c.amount:g} {escape(c.unit)}",
+        )
+    return table
+
+
+def credits_totals(ledger: list[Credit]) -> list[str]:
+    """Sums per developer (who owes) and per customer (who is owed), largest first."""
+    lines = []
+    for label, key in (("developer", _owing), ("customer", lambda c: c.customer)):
+        sums: dict[tuple[str, str], float] = {}
+        for c in ledger:
+            sums[key(c), c.unit] = sums.get((key(c), c.unit), 0.0) + c.amount
+        for (who, unit), amount in sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"per {label}: {who}: {amount:g} {unit}")
+    return lines
+
+
+def _owing(c: Credit) -> str:
+    return f"{c.app_id} ({', '.join(c.developers)})" if c.app_id else ", ".join(c.developers) or "-"

@@ -31,6 +31,7 @@ from forumwatch.health import ForumHealth
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
 from forumwatch.store_rows import (
+    Credit,
     OutboxMessage,
     StoredFinding,
     author_from_row,
@@ -48,6 +49,7 @@ from forumwatch.store_rows import (
 __all__ = [
     "SCHEMA_VERSION",
     "AlreadyRunning",
+    "Credit",
     "OutboxMessage",
     "Store",
     "StoreError",
@@ -59,7 +61,7 @@ __all__ = [
 
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the credits ledger
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
@@ -110,6 +112,11 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     PRIMARY KEY (chat_id, forum_id, app_id)
 );
 CREATE TABLE IF NOT EXISTS bot_state (name TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS credits (
+    forum_id TEXT, topic_id TEXT, stage TEXT, wait_began TEXT, customer TEXT, app_id TEXT,
+    developers TEXT, amount REAL, unit TEXT, booked_at TEXT, title TEXT, url TEXT,
+    PRIMARY KEY (forum_id, topic_id, stage, wait_began)
+);
 CREATE TABLE IF NOT EXISTS mutes (
     chat_id INTEGER, forum_id TEXT, topic_id TEXT, until TEXT,
     PRIMARY KEY (chat_id, forum_id, topic_id)
@@ -121,6 +128,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, channel);
 CREATE INDEX IF NOT EXISTS findings_open ON findings (forum_id, resolved_at);
 CREATE INDEX IF NOT EXISTS runs_now ON runs (now);
+CREATE INDEX IF NOT EXISTS credits_booked ON credits (booked_at);
 """
 OUR_TABLES = frozenset({"forums", "topics", "findings", "outbox", "runs"})
 MEMORY = Path(":memory:")
@@ -759,6 +767,55 @@ class Store(ChatsMixin):
             iso(moment),
         )
         return int(row["n"]) if row else 0
+
+    @_translating
+    def book_credit(self, credit: Credit) -> bool:
+        """Book one breached stage of one wait; False when it was booked before (never twice,
+        and never taken back when the topic is answered later)."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO credits (forum_id, topic_id, stage, wait_began, customer, "
+            "app_id, developers, amount, unit, booked_at, title, url) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                credit.key.forum_id,
+                credit.key.topic_id,
+                credit.stage,
+                iso(credit.wait_began),
+                credit.customer,
+                credit.app_id,
+                ", ".join(credit.developers),
+                credit.amount,
+                credit.unit,
+                iso(credit.booked_at),
+                credit.title,
+                credit.url,
+            ],
+        )
+        return bool(cursor.rowcount)
+
+    @_translating
+    def credits_between(self, start: datetime | None, end: datetime | None) -> list[Credit]:
+        """Credits booked in [start, end), oldest first (either bound may be open)."""
+        rows = self.db.query(
+            "SELECT * FROM credits WHERE booked_at >= ? AND booked_at < ? ORDER BY booked_at",
+            [iso(start) or "", iso(end) or "9999"],
+        )
+        return [
+            Credit(
+                TopicKey(r["forum_id"], r["topic_id"]),
+                r["stage"],
+                parse_iso(r["wait_began"]) or datetime.min.replace(tzinfo=UTC),
+                r["customer"],
+                r["app_id"] or "",
+                tuple(d for d in (r["developers"] or "").split(", ") if d),
+                float(r["amount"]),
+                r["unit"],
+                parse_iso(r["booked_at"]) or datetime.min.replace(tzinfo=UTC),
+                r["title"] or "",
+                r["url"] or "",
+            )
+            for r in rows
+        ]
 
     @_translating
     def failed_forums_between(self, start: datetime, end: datetime) -> dict[str, int]:

@@ -46,6 +46,23 @@ class StoredFinding:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """One line of the credits ledger: a breached SLA stage of one wait, owed to the customer."""
+
+    key: TopicKey
+    stage: str  # acknowledge, diagnose or follow_up
+    wait_began: datetime
+    customer: str  # the topic's author
+    app_id: str
+    developers: tuple[str, ...]  # who was silent
+    amount: float
+    unit: str
+    booked_at: datetime
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     id: int
     key: TopicKey
