@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from telegram.error import TelegramError
 
-from digests.build import Digest, quality_chats
+from digests.build import quality_chats
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.notify.telegram import make_bot
@@ -336,7 +336,8 @@ def digest(
     the forums stood at the end of that day, so a past day's digest rebuilt later is the same.
     """
     from digests.build import build_digest, yesterday
-    from digests.render import render_html, render_index, render_text
+    from digests.publish import deliver, write_archive
+    from digests.render import render_html, render_text
 
     config = _load(config_path)
     when = day.date() if day else yesterday(config.timezone)
@@ -348,22 +349,23 @@ def digest(
             quality = quality_chats(store, config) if send else []
         except StoreError as err:
             fail(str(err), 2)
+    failed = False
+    if out is not None:
+        try:
+            click.echo(f"Digest for {when.isoformat()}: {write_archive(built, out)}")
+        except OSError as err:
+            fail(f"{out}: cannot write the digest there ({err.strerror}); choose another --out", 2)
     if send:
-        _send_digest(config, built, quality)
-    if out is None:
-        if not send:
-            text = render_html(built) if output_format == "html" else render_text(built)
-            click.echo(text, nl=False)
-        return
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{when.isoformat()}.html").write_text(render_html(built), encoding="utf-8")
-        (out / f"{when.isoformat()}.txt").write_text(render_text(built), encoding="utf-8")
-        days = [p.stem for p in out.glob("????-??-??.html")]
-        (out / "index.html").write_text(render_index(days), encoding="utf-8")
-    except OSError as err:
-        fail(f"{out}: cannot write the digest there ({err.strerror}); choose another --out", 2)
-    click.echo(f"Digest for {when.isoformat()}: {out / f'{when.isoformat()}.html'}")
+        published = deliver(config, built, quality)
+        for line in published.done:
+            click.echo(line)
+        for error in published.errors:
+            say_error(error)
+        failed = bool(published.errors)
+    if out is None and not send:
+        text = render_html(built) if output_format == "html" else render_text(built)
+        click.echo(text, nl=False)
+    sys.exit(1 if failed else 0)
 
 
 @cli.command()
@@ -401,43 +403,6 @@ def credits(config_path: Path | None, since: datetime | None, output_format: str
     out.print(credits_table(ledger))
     for line in credits_totals(ledger):
         out.print(line, markup=False)
-
-
-def _send_digest(config: Config, built: Digest, quality: list[int]) -> None:
-    """Mail the digest and tell the quality chats; exit 1 naming what failed (the rest still
-    went out)."""
-    from digests.render import render_html, render_text
-    from digests.send import SendError, digest_email, send_email, telegram_summary
-
-    failed = False
-    if config.smtp is not None:
-        message = digest_email(built, render_html(built), render_text(built), config.smtp)
-        try:
-            send_email(message, config.smtp)
-            click.echo(f"Digest for {built.day.isoformat()} mailed to {', '.join(config.smtp.to)}")
-        except SendError as err:
-            say_error(str(err))
-            failed = True
-    if config.telegram is not None and quality:
-        error = asyncio.run(_tell_chats(config, quality, telegram_summary(built)))
-        if error:
-            say_error(error)
-            failed = True
-        else:
-            click.echo(f"Headline figures sent to {len(quality)} quality chat(s)")
-    if failed:
-        sys.exit(1)
-
-
-async def _tell_chats(config: Config, chats: list[int], text: str) -> str | None:
-    assert config.telegram is not None
-    try:
-        async with make_bot(config.telegram) as bot:
-            for chat in chats:
-                await bot.send_message(chat, text, parse_mode="HTML")
-    except TelegramError as err:
-        return f"telegram: the digest summary could not be sent ({err}); try --send again"
-    return None
 
 
 @cli.command("check-config")

@@ -292,6 +292,14 @@ class CreditsConfig(_Strict):
     follow_up: float = Field(default=0, ge=0)
 
 
+class DigestConfig(_Strict):
+    """When and where `forumwatch daemon` publishes yesterday's digest each day."""
+
+    at: time = time(7, 0)  # in the top-level `timezone`
+    out: Path | None = None  # the archive folder; relative paths follow the config file
+    send: bool = True  # mail it (smtp:) and tell the quality chats (telegram:)
+
+
 class SmtpConfig(_Strict):
     """Where `forumwatch digest --send` mails the digest."""
 
@@ -321,6 +329,7 @@ class Config(_Strict):
     telegram: TelegramConfig | None = None
     smtp: SmtpConfig | None = None
     credits: CreditsConfig | None = None
+    digest: DigestConfig | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -375,6 +384,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(*_problems(err, source)) from None
     if not config.database.is_absolute():
         config = config.model_copy(update={"database": path.parent / config.database})
+    if config.digest and config.digest.out and not config.digest.out.is_absolute():
+        digest = config.digest.model_copy(update={"out": path.parent / config.digest.out})
+        config = config.model_copy(update={"digest": digest})
     return config
 
 

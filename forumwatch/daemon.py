@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from forumwatch.config import Config, ForumConfig
@@ -48,6 +49,10 @@ class Daemon:
         if self.config.telegram is not None:
             trigger = IntervalTrigger(seconds=COMMANDS_EVERY_SECONDS)
             self.scheduler.add_job(self.commands, trigger, next_run_time=now)
+        if self.config.digest is not None:
+            at = self.config.digest.at
+            daily = CronTrigger(hour=at.hour, minute=at.minute, timezone=self.config.timezone)
+            self.scheduler.add_job(self.digest, daily, id="digest")
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self.say(
@@ -85,6 +90,37 @@ class Daemon:
             self.say(str(err))
         finally:
             store.close()
+
+    def digest(self) -> None:
+        """Yesterday's digest: into the archive folder, to the mail and the quality chats."""
+        from digests.build import build_digest, quality_chats, yesterday
+        from digests.publish import deliver, write_archive
+
+        settings = self.config.digest
+        if settings is None or self.stop.is_set():
+            return
+        try:
+            store = Store(self.config.database, create=False, read_only=True)
+        except StoreError as err:
+            self.say(str(err))
+            return
+        try:
+            built = build_digest(store, self.config, yesterday(self.config.timezone))
+            quality = quality_chats(store, self.config) if settings.send else []
+        except StoreError as err:
+            self.say(str(err))
+            return
+        finally:
+            store.close()
+        if settings.out is not None:
+            try:
+                self.say(f"digest written: {write_archive(built, settings.out)}")
+            except OSError as err:
+                self.say(f"{settings.out}: cannot write the digest there ({err.strerror})")
+        if settings.send:
+            published = deliver(self.config, built, quality)
+            for line in published.done + published.errors:
+                self.say(line)
 
     def commands(self) -> None:
         if self.stop.is_set():

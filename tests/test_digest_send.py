@@ -114,3 +114,27 @@ def test_send_without_a_channel_says_what_to_configure(tmp_path: Path) -> None:
     result = forumwatch("digest", "-c", str(path), "--send")
     assert result.returncode == 2
     assert "--send needs an `smtp:` or a `telegram:` section" in result.stderr
+
+
+def test_the_daemons_daily_job_writes_the_archive_and_tells_the_quality_chats(
+    tmp_path: Path, inbox: tuple[Inbox, int]
+) -> None:
+    from forumwatch.daemon import Daemon
+
+    handler, port = inbox
+    with BotApiStandIn(TOKEN) as telegram:
+        path = config_with(
+            tmp_path,
+            "digest: {at: '07:30', out: archive}\n"
+            f"smtp: {{host: 127.0.0.1, port: {port}, starttls: false, "
+            "from: forumwatch@example.org, to: [quality@example.org]}\n"
+            f"telegram: {{token: '{TOKEN}', api_url: '{telegram.url}'}}\n",
+        )
+        said: list[str] = []
+        Daemon(load_config(path), said.append, lambda report: None).digest()
+        summaries = telegram.sent_to(-701)
+
+    pages = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert pages[-1] == "index.html" and len(pages) == 3  # yesterday's .html, .txt, the index
+    assert len(handler.messages) == 1 and len(summaries) == 1
+    assert any("mailed to quality@example.org" in line for line in said), said
