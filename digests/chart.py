@@ -31,7 +31,7 @@ def trend_svg(points: list[DayPoint]) -> str:
         f'<text x="{x(i):.1f}" y="{HEIGHT - 8}" font-size="9" text-anchor="middle">'
         f"{escape(p.day.strftime('%d.%m'))}</text>"
         for i, p in enumerate(points)
-        if i % 2 == len(points) % 2 - 1 or i == len(points) - 1
+        if (len(points) - 1 - i) % 2 == 0  # every other day, ending with the digest's
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '

@@ -1,0 +1,107 @@
+"""The digest in a real headless browser (Debian's chromium): it renders, shows its title, runs
+no script and logs no console error. With FORUMWATCH_UPDATE_SCREENSHOT=1 the screenshot becomes
+docs/digest.png, the one the README shows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from digests.build import build_digest
+from digests.render import render_html
+from forumwatch.config import Config
+from forumwatch.store import Store
+from tests.conftest import NOW, ROOT, forumwatch
+from tests.test_digest import DAY, setup, topic  # noqa: F401  (setup is a fixture)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is missing on CI: .ci/run installs Debian's chromium first")
+    pytest.skip(
+        "no chromium here (apt-get install chromium); CI installs it", allow_module_level=True
+    )
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, "--enable-logging=stderr", "--v=0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def console_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def png_pixels(path: Path) -> bytes:
+    """The raw (filtered) scanlines of a PNG: enough to tell a blank image from a page."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    offset, idat = 8, b""
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"IDAT":
+            idat += data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    return zlib.decompress(idat)
+
+
+def test_console_errors_are_detected_so_the_check_can_fail(tmp_path: Path) -> None:
+    page = tmp_path / "broken.html"
+    page.write_text("<p>x</p><script>throw new Error('boom')</script>", encoding="utf-8")
+    assert any(
+        "Uncaught Error: boom" in line
+        for line in console_lines(chromium("--dump-dom", page.as_uri()).stderr)
+    )
+
+
+def test_demo_digest_renders_in_chromium(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    assert forumwatch("demo", "--keep", str(kept), "--now", NOW.isoformat()).returncode == 0
+    out = tmp_path / "out"
+    result = forumwatch(
+        "digest", "-c", str(kept / "config.yaml"), "--date", "2026-03-04", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    page = out / "2026-03-04.html"
+    shot = tmp_path / "digest.png"
+
+    painted = chromium("--window-size=1100,1500", f"--screenshot={shot}", page.as_uri())
+    dom = chromium("--dump-dom", page.as_uri())
+
+    assert shot.exists(), painted.stderr
+    pixels = png_pixels(shot)
+    assert len(set(pixels)) > 50, "the screenshot is blank"
+    assert "<title>forumwatch digest 2026-03-04</title>" in dom.stdout
+    assert "Підпис файлів не проходить з новим ключем" in dom.stdout
+    assert console_lines(painted.stderr + dom.stderr) == []
+    if os.environ.get("FORUMWATCH_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "digest.png")
+
+
+def test_a_script_title_stays_text_in_the_browser(
+    setup: tuple[Config, Store, Path],  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    config, store, _ = setup
+    store.save_topic(topic(9, "<script>console.error('pwned')</script>", None), "m")
+    page = tmp_path / "digest.html"
+    page.write_text(render_html(build_digest(store, config, DAY)), encoding="utf-8")
+
+    dom = chromium("--dump-dom", page.as_uri())
+
+    assert console_lines(dom.stderr) == []  # it never ran
+    assert "&lt;script&gt;console.error('pwned')&lt;/script&gt;" in dom.stdout
+    assert "<script" not in dom.stdout
