@@ -69,6 +69,11 @@ class ForumSettings:
     max_retries: int = 3
     max_response_bytes: int = 8 * 1024 * 1024  # after decompression; larger bodies are refused
     options: dict[str, Any] = field(default_factory=dict)  # engine-specific extras
+    language: str = "en"  # the forum's language: how its dates are written (uk, ru, en, ...)
+    timezone: str = "Europe/Kyiv"  # the zone its pages' dates are written in
+    encoding: str | None = None  # forced page encoding; None: header, <meta>, then detection
+    respect_robots: bool = True  # honour robots.txt (HTML engines)
+    profile: dict[str, Any] = field(default_factory=dict)  # a selector profile (engine: html)
 
 
 class Scraper(Protocol):
@@ -113,7 +118,7 @@ def register(engine: str) -> Callable[[ScraperFactory], ScraperFactory]:
 
 
 def engines() -> dict[str, ScraperFactory]:
-    import scrapers.discourse  # noqa: F401  (registers itself)
+    import scrapers.discourse  # noqa: F401  (each registers itself)
 
     return dict(_ENGINES)
 
