@@ -407,8 +407,18 @@ def credits(config_path: Path | None, since: datetime | None, output_format: str
 
 @cli.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
-    """Validate the config file and print what it watches; exit 2 listing every problem."""
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also fetch one list page and one topic of each forum and show what was read: titles, "
+    "authors, roles, parsed dates. Use it to write or fix an HTML profile.",
+)
+def check_config(config_path: Path | None, probe: bool) -> None:
+    """Validate the config file and print what it watches; exit 2 listing every problem.
+
+    With --probe, each forum is read a little (a list page, one topic; robots.txt and the
+    forum's rate limit apply) and exit 1 names a forum that could not be read.
+    """
     path = config_path or default_config_path()
     config = _load(path)
     out = Console(highlight=False)
@@ -423,6 +433,20 @@ def check_config(config_path: Path | None) -> None:
             f"SLA ack {_h(sla.acknowledge)} / diagnose {_h(sla.diagnose)} / "
             f"follow-up {_h(sla.follow_up)}{hours}"
         )
+    if probe:
+        _probe_all(config, out)
+
+
+def _probe_all(config: Config, out: Console) -> None:
+    from forumwatch.probe import probe_forum, show_probe
+
+    failed = False
+    for forum in config.forums:
+        result = asyncio.run(probe_forum(forum))
+        show_probe(result, out)
+        failed = failed or result.error is not None
+    if failed:
+        sys.exit(1)
 
 
 def _h(delta: timedelta) -> str:

@@ -6,6 +6,7 @@ line, the key and the fix, e.g. `config.yaml:14 forums[0].url: 'htp://x' is not 
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from datetime import date, time, timedelta
@@ -20,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +29,7 @@ from pydantic import (
 from forumwatch.model import BusinessHours, Sla
 from forumwatch.secrets import Redactor, is_secret_key, secret_values
 from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
+from scrapers.profile import ProfileError, bundled_profiles, load_profile
 
 DEFAULT_CONFIG = "config.yaml"
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)(?![a-z])", re.IGNORECASE)
@@ -81,6 +84,19 @@ def parse_size(value: Any) -> int:
 ByteSize = Annotated[int, BeforeValidator(parse_size)]
 
 
+def _share(value: Any) -> Any:
+    """0.5 or "50%" → 0.5."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1]) / 100
+        except ValueError:
+            raise ValueError(f"{value!r} is not a percentage; write e.g. 50%") from None
+    return value
+
+
+Share = Annotated[float, BeforeValidator(_share)]  # a fraction, or a percentage like "50%"
+
+
 def _positive(delta: timedelta) -> timedelta:
     if delta <= timedelta(0):
         raise ValueError("must be longer than zero; write it like 20s, 30m or 2h")
@@ -114,6 +130,14 @@ class SlaConfig(_Strict):
     escalate_after: Duration = timedelta(hours=22)
 
 
+def _known_zone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
+    return zone
+
+
 class BusinessHoursConfig(_Strict):
     timezone: str = "UTC"
     start: time = time(9, 0)
@@ -123,12 +147,8 @@ class BusinessHoursConfig(_Strict):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
-        return zone
+    def _business_zone(cls, zone: str) -> str:
+        return _known_zone(zone)
 
     @field_validator("days")
     @classmethod
@@ -192,12 +212,22 @@ class ForumConfig(_Strict):
     business_hours: BusinessHoursConfig | None = None
     api_key: str | None = None
     api_username: str | None = None
+    # HTML forums (engine: html): a selector profile (a bundled name, a YAML path relative to
+    # this file, or the mapping inline) and how the pages write dates and text
+    profile: str | dict[str, Any] | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")  # uk, ru, en, ...
+    timezone: str = "Europe/Kyiv"  # the zone the forum's pages write their times in
+    encoding: str | None = None  # None: the HTTP header, a <meta> tag, then detection
+    respect_robots: bool = True
     lookback: PositiveDuration = timedelta(days=90)
     # Closing or solving a topic does not bump it, so incremental polls can miss it; this often
     # the whole list (within lookback) is read again, and group memberships refreshed.
     full_scan_every: Duration = timedelta(hours=6)
     poll: PositiveDuration | None = None  # the daemon polls this forum this often
     max_pages: int = Field(default=50, ge=1)
+    # a run that would open findings on more than this share of the open topics holds their
+    # notifications (a changed layout, not a mass silence) and tells the admins
+    hold_alerts_above: Share = Field(default=0.5, gt=0, le=1)
     requests_per_second: float = Field(default=1.0, gt=0, le=20)
     max_concurrency: int = Field(default=2, ge=1, le=2)
     # the whole of one request (connect, headers and body), so a server that drips bytes
@@ -210,9 +240,11 @@ class ForumConfig(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
+    def _http_url(cls, url: str, info: ValidationInfo) -> str:
         if not re.match(r"^https?://[^/\s]+", url):
             raise ValueError(f"{url!r} is not an http(s) URL")
+        if info.data.get("engine") == "html":  # a list page's own address: kept as written
+            return url
         return url.rstrip("/")
 
     @field_validator("engine")
@@ -224,6 +256,37 @@ class ForumConfig(_Strict):
             known = ", ".join(sorted(engines()))
             raise ValueError(f"unknown engine {engine!r}; known engines: {known}")
         return engine
+
+    @field_validator("timezone")
+    @classmethod
+    def _forum_timezone(cls, zone: str) -> str:
+        return _known_zone(zone)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str | None) -> str | None:
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ValueError(
+                    f"{encoding!r} is not an encoding Python knows; e.g. windows-1251, koi8-r"
+                ) from None
+        return encoding
+
+    @field_validator("profile")
+    @classmethod
+    def _loadable_profile(
+        cls, ref: str | dict[str, Any] | None, info: ValidationInfo
+    ) -> str | dict[str, Any] | None:
+        """The profile, checked and loaded: a name or path becomes the mapping it holds."""
+        if ref is None:
+            return None
+        base_dir = (info.context or {}).get("config_dir")
+        try:
+            return load_profile(ref, base_dir).model_dump(exclude_none=True)
+        except ProfileError as err:
+            raise ValueError(str(err)) from None
 
     @field_validator("developer_groups")
     @classmethod
@@ -239,6 +302,16 @@ class ForumConfig(_Strict):
     @model_validator(mode="after")
     def _app_ids_unique(self) -> ForumConfig:
         _require_unique("app", [app.id for app in self.apps])
+        return self
+
+    @model_validator(mode="after")
+    def _html_needs_profile(self) -> ForumConfig:
+        if self.engine == "html" and self.profile is None:
+            bundled = ", ".join(bundled_profiles())
+            raise ValueError(
+                f"forum '{self.id}': engine html needs a profile: a bundled one ({bundled}), "
+                "a path to a YAML file, or the selectors inline (see README, HTML forums)"
+            )
         return self
 
     def member_groups(self) -> set[str]:
@@ -334,11 +407,7 @@ class Config(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
-        return zone
+        return _known_zone(zone)
 
     @model_validator(mode="after")
     def _forum_ids_unique(self) -> Config:
@@ -379,7 +448,9 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(source.data, dict):
         raise ConfigError(f"{path}:1 the top level must be a mapping with a `forums:` list")
     try:
-        config = Config.model_validate(_strip_secrets(source.data))
+        config = Config.model_validate(
+            _strip_secrets(source.data), context={"config_dir": path.parent}
+        )
     except ValidationError as err:
         raise ConfigError(*_problems(err, source)) from None
     if not config.database.is_absolute():

@@ -6,9 +6,10 @@ Everything the CLI does is a function here that a test can call without a subpro
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +40,7 @@ from scrapers.base import (
 from scrapers.validate import FUTURE_SLACK
 
 GONE_STATUSES = (404, 410)  # the topic was deleted (or hidden) on the forum
+STORM_MIN_FINDINGS = 5  # fewer new findings never count as an alert storm
 
 # progress(forum_id, what, done, total): what is "listing" or "fetching"
 Progress = Callable[[str, str, int, int | None], None]
@@ -112,6 +114,11 @@ def settings_for(forum: ForumConfig) -> ForumSettings:
         max_retries=forum.max_retries,
         max_response_bytes=forum.max_response_size,
         options={"backoff_base": forum.retry_backoff.total_seconds()},
+        language=forum.language,
+        timezone=forum.timezone,
+        encoding=forum.encoding,
+        respect_robots=forum.respect_robots,
+        profile=forum.profile if isinstance(forum.profile, dict) else {},
     )
 
 
@@ -156,6 +163,8 @@ class Scraped:
     topics: list[tuple[Topic, str]] = field(default_factory=list)  # (topic, change marker)
     gone: list[str] = field(default_factory=list)  # topic ids the forum answers 404/410 for
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
+    # URL → [ETag, Last-Modified] of list pages (HTML engines), for the next run's requests
+    page_validators: dict[str, list[str | None]] | None = None
 
 
 async def scrape_forum(
@@ -166,7 +175,8 @@ async def scrape_forum(
     *,
     exhaustive: bool = False,
     time_limit: float | None = None,
-    watched: Iterable[str] = (),
+    watched: Mapping[str, str] | None = None,
+    page_validators: dict[str, list[str | None]] | None = None,
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
@@ -180,9 +190,12 @@ async def scrape_forum(
     scraper = scraper_for(forum.engine, settings_for(forum))
     if hasattr(scraper, "not_after"):  # dates past the (simulated) clock mean broken data
         scraper.not_after = max(datetime.now(UTC), now) + FUTURE_SLACK
+    if hasattr(scraper, "page_validators"):  # conditional requests for unchanged list pages
+        scraper.page_validators = dict(page_validators or {})
+        scraped.page_validators = scraper.page_validators
     try:
         async with asyncio.timeout(time_limit):
-            await _poll(scraper, forum, known, now, progress, scraped, exhaustive, set(watched))
+            await _poll(scraper, forum, known, now, progress, scraped, exhaustive, watched or {})
     except ScrapeError as err:
         scraped.result.error = str(err)
     except TimeoutError:
@@ -210,7 +223,7 @@ async def _poll(
     progress: Progress,
     scraped: Scraped,
     exhaustive: bool,
-    watched: set[str],
+    watched: Mapping[str, str],
 ) -> None:
     """The poll itself: group members (exhaustive only), the list, then each changed topic."""
     result = scraped.result
@@ -227,7 +240,10 @@ async def _poll(
         if known.get(summary.topic_id) != summary.marker:
             changed.append(summary)
     if exhaustive:  # a watched topic missing from the whole list may have been deleted
-        changed += [TopicSummary(i, known.get(i, "")) for i in sorted(watched - listed)]
+        changed += [
+            TopicSummary(i, known.get(i, ""), extra={"url": watched[i]})
+            for i in sorted(watched.keys() - listed)
+        ]
     for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
         topic = await _fetch(scraper, summary, scraped)
         if topic is not None:
@@ -260,11 +276,14 @@ def _apply(
     now: datetime,
     active: list[Notifier],
     backlog: bool = False,
+    result: ForumResult | None = None,
 ) -> list[Transition]:
     """Inside one transaction: evaluate the forum's stored topics and record what changed.
 
     `backlog`: the forum's first cycle; what it finds is old news, told as one summary per
-    recipient by the notifiers that summarise backlogs.
+    recipient by the notifiers that summarise backlogs. A cycle that would open findings on
+    too many topics at once (see `storm_reason`) stores them but holds their notifications,
+    and says why in `result`'s warnings and to the Telegram admins.
     """
     topics = store.topics(forum.id, TopicState.OPEN)
     titles = {t.key: (t.title, t.url) for t in topics}
@@ -274,6 +293,9 @@ def _apply(
     found = evaluate_topics(topics, forum, config, now, members)
     changes = transitions(found, stored, titles, now)
     changes = [_explained(store, forum, change, now, members) for change in changes]
+    held = None if backlog else storm_reason(forum, changes, len(topics))
+    if held is not None:
+        _hold(store, config, forum, held, now, result)
     backlog_counts: dict[tuple[int, str], int] = {}
     by_key = {t.key: t for t in topics}
     for change in changes:
@@ -287,7 +309,7 @@ def _apply(
             )
             if credit is not None:
                 store.book_credit(credit)
-        if not change.notifies:
+        if not change.notifies or (held and change.change is Change.OPENED):
             continue
         app_id = apps.get(change.stored.finding.key, "")
         for index, notifier in enumerate(active):
@@ -311,6 +333,40 @@ def _apply(
             upcoming = [f for f in soon if (f.key, f.rule) not in holding]
             warn(store, telegram, forum.id, upcoming, {t.key: t for t in topics}, apps, now)
     return changes
+
+
+def storm_reason(forum: ForumConfig, changes: list[Transition], open_topics: int) -> str | None:
+    """Why this cycle's new findings must not be sent, or None: when they cover more than
+    `hold_alerts_above` of the forum's open topics at once (and at least STORM_MIN_FINDINGS),
+    a changed page layout or a misconfigured responder is far likelier than a sudden mass
+    silence."""
+    opened = sum(1 for change in changes if change.change is Change.OPENED)
+    if opened < STORM_MIN_FINDINGS or opened <= forum.hold_alerts_above * open_topics:
+        return None
+    share = opened / max(1, open_topics)
+    return (
+        f"forum '{forum.id}': this run would open findings on {opened} of {open_topics} open "
+        f"topics ({share:.0%}, over hold_alerts_above {forum.hold_alerts_above:.0%}); they are "
+        "stored but not sent. Check the forum's responders and its profile (`forumwatch "
+        "check-config --probe`); `forumwatch findings` lists them"
+    )
+
+
+def _hold(
+    store: Store,
+    config: Config,
+    forum: ForumConfig,
+    reason: str,
+    now: datetime,
+    result: ForumResult | None,
+) -> None:
+    """Tell the console (as a warning) and the Telegram admins why notifications are held."""
+    if result is not None:
+        result.warnings.append(reason)
+    if config.telegram is not None:
+        text = f"⏸ {html.escape(reason)}"
+        for admin in config.telegram.admins:
+            store.enqueue_note(forum.id, f"held {iso(now)}", CHANNEL, str(admin), text, now)
 
 
 def _explained(
@@ -463,6 +519,7 @@ def run_cycle(
                 exhaustive=exhaustive,
                 time_limit=remaining,
                 watched=watched,
+                page_validators=store.page_validators(forum.id),
             )
         )
         result = scraped.result
@@ -476,9 +533,11 @@ def run_cycle(
             if result.error is None:  # a half-read forum must not resolve or raise findings
                 for group, usernames in scraped.members.items():
                     store.save_group_members(forum.id, group, usernames)
+                if scraped.page_validators is not None:
+                    store.save_page_validators(forum.id, scraped.page_validators)
                 if exhaustive:
                     store.full_scan_done(forum.id, now)
-                report.transitions += _apply(store, forum, config, now, active, backlog)
+                report.transitions += _apply(store, forum, config, now, active, backlog, result)
             if dry_run:
                 _note_would_send(store, active, report)
                 store.rollback()
@@ -521,14 +580,16 @@ def _tell_admins(
                 store.enqueue_note(forum_id, f"health {iso(now)}", CHANNEL, str(admin), text, now)
 
 
-def _watched(store: Store, forum: ForumConfig, now: datetime) -> set[str]:
-    """Topics with an open finding, active within lookback: the full scan must see each one."""
+def _watched(store: Store, forum: ForumConfig, now: datetime) -> dict[str, str]:
+    """Topics with an open finding, active within lookback, with their URLs: the full scan must
+    see each one (an HTML forum's topic is fetched by its URL)."""
     cutoff = now - forum.lookback
-    return {
+    watched = [
         topic_id
         for topic_id, last_activity in store.open_finding_topics(forum.id).items()
         if last_activity is None or last_activity >= cutoff
-    }
+    ]
+    return store.topic_urls(forum.id, watched)
 
 
 def _note_would_send(store: Store, active: list[Notifier], report: CycleReport) -> None:

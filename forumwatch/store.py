@@ -18,7 +18,7 @@ import functools
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,12 +61,13 @@ __all__ = [
 
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
-SCHEMA_VERSION = 3  # 3: the credits ledger
+SCHEMA_VERSION = 4  # 3: the credits ledger; 4: validators of HTML list pages
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
     last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT,
-    failing_since TEXT, health_told_at TEXT, health_times_told INTEGER DEFAULT 0
+    failing_since TEXT, health_told_at TEXT, health_times_told INTEGER DEFAULT 0,
+    page_validators TEXT
 );
 CREATE TABLE IF NOT EXISTS group_members (
     forum_id TEXT, group_name TEXT, username TEXT,
@@ -551,6 +552,20 @@ class Store(ChatsMixin):
         )
 
     @_translating
+    def page_validators(self, forum_id: str) -> dict[str, list[str | None]]:
+        """URL → [ETag, Last-Modified] of the forum's list pages as last read."""
+        row = self._row("SELECT page_validators FROM forums WHERE id = ?", forum_id) or {}
+        stored = json.loads(row.get("page_validators") or "{}")
+        return stored if isinstance(stored, dict) else {}
+
+    @_translating
+    def save_page_validators(self, forum_id: str, validators: dict[str, list[str | None]]) -> None:
+        if self.page_validators(forum_id) == validators:
+            return  # keep re-runs write-free
+        text = json.dumps(validators, sort_keys=True) if validators else None
+        self.db.table("forums").update(forum_id, {"page_validators": text})
+
+    @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:
         row = self._row("SELECT last_full_scan_at FROM forums WHERE id = ?", forum_id) or {}
         return parse_iso(row.get("last_full_scan_at"))
@@ -714,6 +729,18 @@ class Store(ChatsMixin):
             [forum_id, TopicState.OPEN.value],
         )
         return {r["topic_id"]: parse_iso(r["last_activity_at"]) for r in rows}
+
+    @_translating
+    def topic_urls(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, str]:
+        """Topic id → URL of the given stored topics (by primary key, a row each)."""
+        urls = {}
+        for topic_id in topic_ids:
+            row = self.db.execute(
+                "SELECT url FROM topics WHERE forum_id = ? AND topic_id = ?", [forum_id, topic_id]
+            ).fetchone()
+            if row is not None:
+                urls[topic_id] = row[0]
+        return urls
 
     @_translating
     def findings(self, forum_id: str | None = None) -> dict[tuple[TopicKey, str], StoredFinding]:

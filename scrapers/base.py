@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +104,27 @@ class Scraper(Protocol):
     async def aclose(self) -> None: ...
 
 
+def too_old(summary: TopicSummary, cutoff: datetime) -> bool:
+    return summary.bumped_at is not None and summary.bumped_at < cutoff
+
+
+def all_too_old(summaries: list[TopicSummary], cutoff: datetime) -> bool:
+    """True when every non-pinned topic of a page was bumped before the cutoff."""
+    regular = [s for s in summaries if not s.pinned]
+    # only pinned topics (or none): the next page decides
+    return bool(regular) and all(too_old(s, cutoff) for s in regular)
+
+
+def all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: datetime) -> bool:
+    """True when a page's non-pinned topics are each too old or known with an unchanged marker."""
+    regular = [s for s in summaries if not s.pinned]
+    return bool(regular) and all(
+        too_old(s, cutoff) or known.get(s.topic_id) == s.marker for s in regular
+    )
+
+
 ScraperFactory = Callable[[ForumSettings], Scraper]
+ENGINE_MODULES = ("scrapers.discourse", "scrapers.html")
 _ENGINES: dict[str, ScraperFactory] = {}
 
 
@@ -118,8 +139,8 @@ def register(engine: str) -> Callable[[ScraperFactory], ScraperFactory]:
 
 
 def engines() -> dict[str, ScraperFactory]:
-    import scrapers.discourse  # noqa: F401  (each registers itself)
-
+    for module in ENGINE_MODULES:  # each engine registers itself on import
+        importlib.import_module(module)
     return dict(_ENGINES)
 
 

@@ -12,7 +12,15 @@ import httpx
 
 from forumwatch.model import Topic
 from scrapers import discourse_parse as parse
-from scrapers.base import BadResponse, ForumSettings, ScrapeError, TopicSummary, register
+from scrapers.base import (
+    BadResponse,
+    ForumSettings,
+    ScrapeError,
+    TopicSummary,
+    all_known,
+    all_too_old,
+    register,
+)
 from scrapers.http import PoliteClient
 from scrapers.validate import FUTURE_SLACK, check_topic
 
@@ -90,9 +98,9 @@ class DiscourseScraper:
             for summary in summaries:
                 if summary.bumped_at is None or summary.bumped_at >= cutoff:
                     yield summary
-            if _all_too_old(summaries, cutoff):
+            if all_too_old(summaries, cutoff):
                 return
-            if not exhaustive and _all_known(summaries, known, cutoff):
+            if not exhaustive and all_known(summaries, known, cutoff):
                 return
             url = self._next_page(listing.get("more_topics_url"))
 
@@ -207,25 +215,6 @@ class DiscourseScraper:
                     data = None  # topics keep their category_id; the slug is a nicety
                 self._category_slugs = parse.category_slugs(data)
             return self._category_slugs
-
-
-def _too_old(summary: TopicSummary, cutoff: datetime) -> bool:
-    return summary.bumped_at is not None and summary.bumped_at < cutoff
-
-
-def _all_too_old(summaries: list[TopicSummary], cutoff: datetime) -> bool:
-    """True when every non-pinned topic of a page was bumped before the cutoff."""
-    regular = [s for s in summaries if not s.pinned]
-    # only pinned topics (or none): the next page decides
-    return bool(regular) and all(_too_old(s, cutoff) for s in regular)
-
-
-def _all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: datetime) -> bool:
-    """True when a page's non-pinned topics are each too old or known with an unchanged marker."""
-    regular = [s for s in summaries if not s.pinned]
-    return bool(regular) and all(
-        _too_old(s, cutoff) or known.get(s.topic_id) == s.marker for s in regular
-    )
 
 
 def _members_path(group: str) -> str:

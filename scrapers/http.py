@@ -58,6 +58,25 @@ def user_agent() -> str:
     return f"forumwatch/{ours} (+https://github.com/forumwatch/forumwatch)"
 
 
+Validators = tuple[str | None, str | None] | None  # ETag, Last-Modified of an earlier response
+
+
+@dataclass(frozen=True)
+class Page:
+    """One response worth reading: where it came from (after redirects), its body and headers."""
+
+    url: str
+    content: bytes
+    headers: httpx.Headers
+    not_modified: bool = False  # a conditional request's 304: the earlier copy still holds
+
+    @property
+    def validators(self) -> Validators:
+        """What makes the next request for this page conditional, if the server gave anything."""
+        etag, modified = self.headers.get("etag"), self.headers.get("last-modified")
+        return (etag, modified) if etag or modified else None
+
+
 @dataclass
 class _HostGate:
     """Per-host politeness: at most `slots` requests at once, starts spaced by `interval`."""
@@ -97,6 +116,7 @@ class PoliteClient:
         self.backoff_max = float(options.get("backoff_max", 30.0))
         self.retry_after_max = float(options.get("retry_after_max", 120.0))
         self._gates: dict[str, _HostGate] = {}
+        self._min_interval = 0.0  # raised by a robots.txt Crawl-delay
         self._client = httpx.AsyncClient(
             base_url=settings.url.rstrip("/"),
             headers={
@@ -133,14 +153,37 @@ class PoliteClient:
     async def get_json(self, url_or_path: str, params: Params | None = None) -> Any:
         """GET and decode JSON, retrying what may pass; raises ForumUnavailable or BadResponse."""
         url = self.absolute(url_or_path, params)
+        page = await self._get(url, {})
+        return self._decode(page.content, url)
+
+    async def get_page(
+        self, url_or_path: str, params: Params | None = None, *, validators: Validators = None
+    ) -> Page:
+        """GET a page (HTML, robots.txt) as bytes with the headers that matter for reading it.
+
+        `validators` (an earlier response's ETag and Last-Modified) make the request conditional:
+        a 304 comes back as a Page with `not_modified` set and no content.
+        """
+        url = self.absolute(url_or_path, params)
+        headers = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"}
+        if validators is not None:
+            etag, modified = validators
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+        return await self._get(url, headers)
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Page:
+        """GET with retries of what may pass; raises ForumUnavailable or BadResponse."""
         attempts = max(0, self.settings.max_retries) + 1
         failure = _Failure("no attempt made")
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._pause(attempt, failure))
-            outcome = await self._attempt(url)
+            outcome = await self._attempt(url, headers)
             if not isinstance(outcome, _Failure):
-                return self._decode(outcome, url)
+                return outcome
             failure = outcome
         raise ForumUnavailable(
             self.settings.forum_id,
@@ -149,7 +192,7 @@ class PoliteClient:
             failure.fix,
         )
 
-    async def _attempt(self, url: str) -> bytes | _Failure:
+    async def _attempt(self, url: str, headers: dict[str, str]) -> Page | _Failure:
         """One polite request: a body worth decoding, or a failure worth retrying."""
         gate = self._gate(httpx.URL(url).host)
         deadline = self.settings.timeout_seconds
@@ -157,17 +200,17 @@ class PoliteClient:
             await gate.wait_turn()
             try:
                 async with asyncio.timeout(deadline):  # the whole exchange, not each read
-                    return await self._fetch(url)
+                    return await self._fetch(url, headers)
             except (TimeoutError, httpx.TimeoutException):
                 return _Failure(f"no complete response within {deadline:g} s")
             except httpx.TransportError as exc:
                 return _Failure(f"network error ({type(exc).__name__}: {exc})")
 
-    async def _fetch(self, url: str) -> bytes | _Failure:
+    async def _fetch(self, url: str, headers: dict[str, str]) -> Page | _Failure:
         """GET `url`, following same-origin redirects, and read the body within the cap."""
         target = httpx.URL(url)
         for _ in range(MAX_REDIRECTS + 1):
-            request = self._client.build_request("GET", target)
+            request = self._client.build_request("GET", target, headers=headers)
             response = await self._client.send(request, stream=True)
             try:
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
@@ -177,7 +220,9 @@ class PoliteClient:
                     return self._retryable(response)
                 if response.status_code >= 400:
                     raise self._client_error(response, url)
-                return await self._body(response, url)
+                if response.status_code == 304:
+                    return Page(str(target), b"", response.headers, not_modified=True)
+                return Page(str(target), await self._body(response, url), response.headers)
             finally:
                 await response.aclose()
         problem = f"more than {MAX_REDIRECTS} redirects"
@@ -241,10 +286,16 @@ class PoliteClient:
         backoff = self.backoff_base * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.5)
         return min(backoff, self.backoff_max)
 
+    def slow_down(self, interval: float) -> None:
+        """Space requests at least `interval` seconds apart (a robots.txt Crawl-delay)."""
+        self._min_interval = max(self._min_interval, interval)
+        for gate in self._gates.values():
+            gate.interval = max(gate.interval, interval)
+
     def _gate(self, host: str) -> _HostGate:
         if host not in self._gates:
             rate = self.settings.requests_per_second
-            interval = 1.0 / rate if rate > 0 else 0.0
+            interval = max(1.0 / rate if rate > 0 else 0.0, self._min_interval)
             slots = asyncio.Semaphore(max(1, self.settings.max_concurrency))
             self._gates[host] = _HostGate(slots, interval)
         return self._gates[host]

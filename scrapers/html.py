@@ -1,0 +1,323 @@
+"""Any HTML forum, read through a selector profile (see scrapers.profile): topic-list pages give
+the topics and their change detectors, topic pages give the posts.
+
+A page that no longer matches its profile is a LayoutChanged error for the whole forum, never a
+guess: a list page with no topic, a topic page with no post, a post without an author or with a
+date that cannot be read. A redesign then reaches the admin as one clear error instead of every
+topic turning "ignored" at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import httpx
+from bs4 import BeautifulSoup, Tag
+
+from forumwatch.model import Author, Post, PostKind, Topic, TopicState
+from scrapers.base import (
+    BadResponse,
+    ForumSettings,
+    LayoutChanged,
+    TopicSummary,
+    all_known,
+    all_too_old,
+    register,
+)
+from scrapers.dates import UnparseableDate, parse_forum_date
+from scrapers.encoding import decode_page
+from scrapers.http import Page as FetchedPage
+from scrapers.http import PoliteClient, Validators
+from scrapers.profile import Profile
+from scrapers.robots import RobotsRules
+from scrapers.validate import FUTURE_SLACK, check_topic
+
+MAX_TOPIC_PAGES = 200  # a safety net against a "next page" link that never ends
+PROFILE_FIX = (
+    "the forum's markup may have changed: run `forumwatch check-config --probe` and fix its profile"
+)
+DATE_FIX = "check the forum's language and timezone, or the profile's topic.date/date_attr"
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    url: str  # after redirects: relative links resolve against it
+    soup: BeautifulSoup
+    fetched_at: datetime  # what relative dates ("5 минут назад") count back from
+
+
+@register("html")
+class HtmlScraper:
+    """Reads a forum's topic list and topic pages as HTML, politely and incrementally."""
+
+    engine: ClassVar[str] = "html"
+
+    def __init__(
+        self, settings: ForumSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.profile = Profile.model_validate(settings.profile)
+        self.http = PoliteClient(settings, transport=transport)
+        self.robots = RobotsRules(self.http, settings) if settings.respect_robots else None
+        self.warnings: list[str] = []
+        self.not_after: datetime | None = None  # the pipeline may set max(clock, --now) + slack
+        # URL → [ETag, Last-Modified] of the first list page, kept between runs by the pipeline:
+        # an incremental poll asks "changed since?" and a 304 ends it with one tiny request
+        self.page_validators: dict[str, list[str | None]] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def list_topics(
+        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
+    ) -> AsyncIterator[TopicSummary]:
+        """Topics from the list page at the forum's url and its next pages, each once, stopping
+        at a page with nothing new (unless exhaustive), at topics older than `since`, at the last
+        page or at max_pages."""
+        cutoff = since or datetime.now(UTC) - timedelta(days=self.settings.lookback_days)
+        url: str | None = self.settings.url
+        seen_pages: set[str] = set()
+        seen_topics: set[str] = set()
+        for number in range(max(1, self.settings.max_pages)):
+            if url is None or url in seen_pages:
+                return
+            seen_pages.add(url)
+            if number == 0:
+                page = await self._first_list_page(url, conditional=not exhaustive)
+                if page is None:
+                    return  # 304: the list is as it was, so is every topic on it
+            else:
+                page = await self.page(url)
+            summaries = self.summaries(page, first_page=number == 0)
+            for summary in summaries:
+                fresh = summary.bumped_at is None or summary.bumped_at >= cutoff
+                if fresh and summary.topic_id not in seen_topics:
+                    seen_topics.add(summary.topic_id)
+                    yield summary
+            if all_too_old(summaries, cutoff):
+                return
+            if not exhaustive and all_known(summaries, known, cutoff):
+                return
+            url = self._link(page, self.profile.topic_list.next_page)
+
+    async def _first_list_page(self, url: str, *, conditional: bool) -> HtmlPage | None:
+        """The list's first page, None when a conditional request says it has not changed."""
+        validators = self.page_validators.get(url) if conditional else None
+        fetched = await self._get(url, (validators[0], validators[1]) if validators else None)
+        if fetched.not_modified:
+            return None
+        if fetched.validators is not None:
+            self.page_validators[url] = list(fetched.validators)
+        else:
+            self.page_validators.pop(url, None)
+        return self._parsed(fetched)
+
+    def summaries(self, page: HtmlPage, *, first_page: bool = True) -> list[TopicSummary]:
+        """One summary per topic-list item of a page."""
+        selectors = self.profile.topic_list
+        items = page.soup.select(selectors.item)
+        if not items and first_page:
+            raise self._layout(page.url, f"no element matches topic_list.item {selectors.item!r}")
+        return [self._summary(item, page) for item in items]
+
+    def _summary(self, item: Tag, page: HtmlPage) -> TopicSummary:
+        selectors = self.profile.topic_list
+        link = item.select_one(selectors.link)
+        href = link.get("href") if link is not None else None
+        if link is None or not isinstance(href, str) or not href.strip():
+            problem = f"a topic-list item has no link matching topic_list.link {selectors.link!r}"
+            raise self._layout(page.url, problem)
+        url = urldefrag(urljoin(page.url, href.strip())).url
+        replies = _text(item.select_one(selectors.replies)) if selectors.replies else ""
+        activity_el = item.select_one(selectors.last_activity) if selectors.last_activity else None
+        activity = _value(activity_el, selectors.last_activity_attr)
+        bumped_at = self._date(activity, page, "topic_list.last_activity") if activity else None
+        pinned = bool(selectors.pinned and item.select_one(selectors.pinned))
+        if replies or activity:
+            # a relative "5 минут назад" rereads differently each poll: the parsed time, to the
+            # minute, is the stable detector then; replies count every new post
+            marker = f"{_digits(replies)}|{bumped_at:%Y-%m-%dT%H:%M}" if bumped_at else replies
+        else:  # nothing on the list tells a change: read every listed topic each poll
+            marker = f"unknown@{page.fetched_at.isoformat()}"
+        return TopicSummary(
+            topic_id=self._topic_id(url),
+            marker=marker,
+            bumped_at=bumped_at,
+            pinned=pinned,
+            extra={"url": url, "title": _text(link)},
+        )
+
+    def _topic_id(self, url: str) -> str:
+        parts = urlsplit(url)
+        for where in (parts.path, parts.query):
+            match = re.search(self.profile.topic_list.id_pattern, where)
+            if match:
+                return match.group(1) if match.groups() else match.group(0)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    async def fetch_topic(self, summary: TopicSummary) -> Topic:
+        """Every page of the topic, its posts in order; the opening post is number 1."""
+        url = str(summary.extra.get("url") or "")
+        if not url:
+            problem = f"topic {summary.topic_id} has no known URL"
+            raise BadResponse(self.settings.forum_id, self.settings.url, problem, PROFILE_FIX)
+        selectors = self.profile.topic
+        first = await self.page(url)
+        posts: list[Post] = []
+        seen_ids: set[str] = set()
+        page: HtmlPage | None = first
+        visited: set[str] = set()
+        while page is not None and len(visited) < MAX_TOPIC_PAGES:
+            visited.add(page.url)
+            elements = page.soup.select(selectors.post)
+            if not elements:
+                raise self._layout(page.url, f"no element matches topic.post {selectors.post!r}")
+            for element in elements:
+                post = self._post(element, len(posts) + 1, summary.topic_id, page)
+                if post.id not in seen_ids:  # some forums repeat a page's last post on the next
+                    seen_ids.add(post.id)
+                    posts.append(post)
+            next_url = self._link(page, selectors.next_page)
+            page = await self.page(next_url) if next_url and next_url not in visited else None
+        topic = Topic(
+            forum_id=self.settings.forum_id,
+            id=summary.topic_id,
+            url=url,
+            title=self._title(first, summary),
+            author=posts[0].author,
+            created_at=posts[0].created_at,
+            posts=tuple(posts),
+            state=self._state(first),
+            category=self._category(first)[0],
+            category_id=self._category(first)[1],
+            last_activity_at=max(p.created_at for p in posts),
+        )
+        check_topic(topic, self._not_after())
+        return topic
+
+    def _post(self, element: Tag, number: int, topic_id: str, page: HtmlPage) -> Post:
+        selectors = self.profile.topic
+        system = selectors.system is not None and (
+            element.css.match(selectors.system) or element.select_one(selectors.system) is not None
+        )
+        author = _text(element.select_one(selectors.author))
+        if not author and not system:
+            problem = f"post {number} has no author matching topic.author {selectors.author!r}"
+            raise self._layout(page.url, problem)
+        date_text = _value(element.select_one(selectors.date), selectors.date_attr)
+        if not date_text:
+            where = f"{selectors.date!r}" + (
+                f" [{selectors.date_attr}]" if selectors.date_attr else ""
+            )
+            raise self._layout(page.url, f"post {number} has no date matching topic.date {where}")
+        element_id = element.get("id") or element.get("data-id") or element.get("data-post-id")
+        return Post(
+            id=str(element_id) if element_id else f"{topic_id}#{number}",
+            number=number,
+            author=Author(author or "system", forum_roles=self._roles(element)),
+            created_at=self._date(date_text, page, f"post {number}'s topic.date"),
+            kind=PostKind.SYSTEM if system else PostKind.REPLY,
+            body_text=_text(element.select_one(selectors.body)),
+        )
+
+    def _roles(self, element: Tag) -> frozenset[str]:
+        """Badge texts and their CSS classes: config compares them with staff/developer groups."""
+        if not self.profile.topic.role:
+            return frozenset()
+        roles: set[str] = set()
+        for badge in element.select(self.profile.topic.role):
+            if text := _text(badge):
+                roles.add(text)
+            classes = badge.get("class")
+            roles.update(classes if isinstance(classes, list) else [])
+        return frozenset(roles)
+
+    def _title(self, page: HtmlPage, summary: TopicSummary) -> str:
+        selector = self.profile.topic.title
+        title = _text(page.soup.select_one(selector)) if selector else ""
+        return title or str(summary.extra.get("title") or "")
+
+    def _state(self, page: HtmlPage) -> TopicState:
+        selectors = self.profile.topic
+        if selectors.solved and page.soup.select_one(selectors.solved):
+            return TopicState.SOLVED
+        if selectors.closed and page.soup.select_one(selectors.closed):
+            return TopicState.CLOSED
+        return TopicState.OPEN
+
+    def _category(self, page: HtmlPage) -> tuple[str, str]:
+        """The category's slug (the link's last non-numeric path part, else its text) and id."""
+        selector = self.profile.topic.category
+        link = page.soup.select_one(selector) if selector else None
+        if link is None:
+            return "", ""
+        href = link.get("href")
+        parts = [p for p in urlsplit(href).path.split("/") if p] if isinstance(href, str) else []
+        slug = next((p for p in reversed(parts) if not p.isdigit()), "") or _text(link)
+        number = next((p for p in parts if p.isdigit()), "")
+        return slug, number
+
+    def _date(self, text: str, page: HtmlPage, what: str) -> datetime:
+        settings = self.settings
+        try:
+            return parse_forum_date(
+                text, language=settings.language, timezone=settings.timezone, now=page.fetched_at
+            )
+        except UnparseableDate:
+            problem = f"cannot read {what} {text!r} as a date (language {settings.language})"
+            raise LayoutChanged(settings.forum_id, page.url, problem, DATE_FIX) from None
+
+    def _link(self, page: HtmlPage, selector: str | None) -> str | None:
+        link = page.soup.select_one(selector) if selector else None
+        href = link.get("href") if link is not None else None
+        return urldefrag(urljoin(page.url, href)).url if isinstance(href, str) and href else None
+
+    def _layout(self, url: str, problem: str) -> LayoutChanged:
+        return LayoutChanged(self.settings.forum_id, url, problem, PROFILE_FIX)
+
+    def _not_after(self) -> datetime:
+        tomorrow = datetime.now(UTC) + FUTURE_SLACK
+        return max(tomorrow, self.not_after) if self.not_after is not None else tomorrow
+
+    async def page(self, url: str) -> HtmlPage:
+        """One page, allowed by robots.txt, decoded and parsed."""
+        return self._parsed(await self._get(url))
+
+    async def _get(self, url: str, validators: Validators = None) -> FetchedPage:
+        absolute = self.http.absolute(url)
+        if self.robots is not None:
+            await self.robots.check(absolute)
+        return await self.http.get_page(absolute, validators=validators)
+
+    def _parsed(self, fetched: FetchedPage) -> HtmlPage:
+        content_type = fetched.headers.get("content-type")
+        text = decode_page(fetched.content, content_type, self.settings.encoding)
+        return HtmlPage(fetched.url, BeautifulSoup(text, "lxml"), datetime.now(UTC))
+
+    async def group_members(self, group: str) -> frozenset[str]:
+        """HTML forums publish no member lists: a group counts through the badges on posts
+        (the profile's topic.role), so no member is known beforehand."""
+        return frozenset()
+
+
+def _text(element: Tag | None) -> str:
+    return " ".join(element.get_text(" ").split()) if element is not None else ""
+
+
+def _value(element: Tag | None, attribute: str | None) -> str:
+    """An element's attribute (when named) or its text."""
+    if element is None:
+        return ""
+    if attribute:
+        value = element.get(attribute)
+        return " ".join(value).strip() if isinstance(value, list) else (value or "").strip()
+    return _text(element)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit()) or text
