@@ -150,6 +150,30 @@ _ONE_DIGIT_HOUR = re.compile(r"(?<![\d:.])(\d:\d\d)")
 _HAS_DATE_SHAPE = re.compile(r"[^\W\d_]|\d\s*[:./-]\s*\d")  # a letter, or digits with a separator
 
 
+# Django's default English DATETIME_FORMAT ("N j, Y, P"), which Django forums (Spirit, Misago)
+# print: "nov. 22, 2026, 5:58 p.m.", "sept. 2, 2026, noon", "march 30, 2026, 8 a.m.". Read here,
+# exactly and fast: dateparser takes milliseconds per date and pages hold hundreds.
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DJANGO = re.compile(
+    r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? (?P<d>\d{1,2}), "
+    r"(?P<y>\d{4})(?:,? (?:(?P<noon>noon)|(?P<midnight>midnight)|"
+    r"(?P<h>\d{1,2})(?::(?P<mi>\d\d))? ?(?P<ampm>[ap])\.?m\.?))?"
+)
+
+
+def _django(match: re.Match[str], zone: ZoneInfo) -> datetime:
+    day = datetime(int(match["y"]), _EN_MONTHS.index(match["mon"]) + 1, int(match["d"]))
+    if match["noon"]:
+        day = day.replace(hour=12)
+    elif match["h"] is not None:
+        hour = int(match["h"])
+        if not 1 <= hour <= 12:
+            raise ValueError(f"hour {hour} with a.m./p.m.")
+        hour = hour % 12 + (12 if match["ampm"] == "p" else 0)
+        day = day.replace(hour=hour, minute=int(match["mi"] or 0))
+    return day.replace(tzinfo=zone)
+
+
 def parse_forum_date(text: str, *, language: str, timezone: str, now: datetime) -> datetime:
     """The moment a forum page's date text means, as an aware UTC datetime.
     `text` as shown on the page (or an attribute value such as ISO 8601 `datetime=`),
@@ -209,6 +233,8 @@ def _read_here(text: str, table: tuple[str, ...], zone: ZoneInfo, now: datetime)
         year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
         naive = datetime(year, int(match["mo"]), int(match["d"]))
         return _at_time(naive, match).replace(tzinfo=zone)
+    if match := _DJANGO.fullmatch(text):
+        return _django(match, zone)
     if text in _SPANS:
         return now.astimezone(UTC) - _SPANS[text]
     for language in table:
