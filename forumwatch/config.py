@@ -203,6 +203,9 @@ class ForumConfig(_Strict):
     developer_groups: list[str] = Field(default_factory=list)
     staff: list[str] = Field(default_factory=list)
     staff_groups: list[str] = Field(default_factory=list)
+    # bots, auto-responders, the forum's automation: their posts neither answer nor mask a
+    # silence and their topics raise nothing ("system" and "discobot" always are)
+    ignore_users: list[str] = Field(default_factory=list)
     apps: list[AppConfig] = Field(default_factory=list)
     # Telegram chats known in advance (more are bound with `forumwatch invite`): the forum's
     # developers hear at `due`, the rights-holder's quality staff from `escalated` on

@@ -100,6 +100,10 @@ class Responders:
     staff: frozenset[str] = frozenset()
     staff_groups: frozenset[str] = frozenset()  # forum groups *or* forum roles (e.g. "moderator")
     app_id: str = ""  # the app the topic belongs to, "" when the forum has no apps configured
+    ignored: frozenset[str] = frozenset()  # bots and automation: they neither answer nor ask
+
+    def ignores(self, author: Author) -> bool:
+        return author.username.casefold() in _folded(self.ignored)
 
     def role_of(self, author: Author, topic: Topic) -> Role:
         """The author's role in this topic; a developer account stays a developer everywhere."""

@@ -20,6 +20,10 @@ def app_of(forum: ForumConfig, topic: Topic) -> AppConfig | None:
     return None
 
 
+# the forums' own automation, ignored without configuration: Discourse's "system" user and its
+# discobot; HTML posts without an author (moderator actions) are read as "system" too
+ALWAYS_IGNORED = frozenset({"system", "discobot"})
+
 GroupMembers = Mapping[str, frozenset[str]]  # forum group name → member usernames
 
 
@@ -49,4 +53,5 @@ def responders_for(
         staff=frozenset(staff),
         staff_groups=frozenset(forum.staff_groups),
         app_id=app.id if app else "",
+        ignored=frozenset(forum.ignore_users) | ALWAYS_IGNORED,
     )
