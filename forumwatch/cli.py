@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from digests.build import quality_chats
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
+from forumwatch.freshness import stale_warnings
 from forumwatch.notify.telegram import make_bot
 from forumwatch.pipeline import CycleReport, current_findings, run_cycle, why_dry_run
 from forumwatch.report import (
@@ -214,12 +215,16 @@ def _print_report(report: CycleReport) -> None:
 def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
     """Show what the rules flag now (or at --now) over the stored topics. Changes nothing.
 
-    Reads the database without writing to it; with no database yet, says so (exit 2).
+    Reads the database without writing to it; with no database yet, says so (exit 2). When a
+    forum's data is older than three poll intervals (its runs failed, or none ran), a warning
+    on stderr says so first.
     """
     config = _load(config_path)
     moment = now or datetime.now(UTC)
     with _open_store(config, read_only=True) as store:
         found = current_findings(store, config, moment)
+        for warning in stale_warnings(store, config, moment):
+            click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
         click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))
     else:

@@ -20,6 +20,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, Literal, ParamSpec, TextIO, TypeVar
@@ -140,6 +141,16 @@ _R = TypeVar("_R")
 
 class AlreadyRunning(Exception):
     """Another forumwatch process holds the run lock of this database."""
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """How fresh a forum's stored data is: see `Store.poll_record`."""
+
+    last_ok: datetime | None  # the last run that read it without error (within the window)
+    failed_since: int  # runs that failed on it after that
+    last_run: datetime | None  # the last stored run of any kind
+    last_error: str | None
 
 
 class StoreError(Exception):
@@ -523,6 +534,26 @@ class Store(ChatsMixin):
         else:
             values = {"last_error": error, "last_error_at": iso(now)}
         self.db.table("forums").update(forum_id, values)
+
+    @_translating
+    def poll_record(self, forum_id: str, since: datetime) -> PollRecord:
+        """The forum's polls in stored runs after `since` (through the runs_now index): when it
+        was last read completely, and how many runs failed on it after that."""
+        failed_on_it = (
+            "EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)"
+        )
+        row = self.db.execute(
+            f"SELECT max(r.now) FROM runs r WHERE r.now > ? AND NOT {failed_on_it}",
+            [iso(since), forum_id],
+        ).fetchone()
+        last_ok = parse_iso(row[0]) if row else None
+        failed = self.db.execute(
+            f"SELECT count(*), max(r.now) FROM runs r WHERE r.now > ? AND {failed_on_it}",
+            [iso(last_ok or since), forum_id],
+        ).fetchone()
+        last_run = self.db.execute("SELECT max(now) FROM runs").fetchone()[0]
+        error = self._row("SELECT last_error FROM forums WHERE id = ?", forum_id) or {}
+        return PollRecord(last_ok, failed[0], parse_iso(last_run), error.get("last_error"))
 
     @_translating
     def forum_health(self, forum_id: str) -> ForumHealth:

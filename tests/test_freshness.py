@@ -1,0 +1,41 @@
+"""`findings` says when the data it shows is stale: a forum whose runs fail, or no run at all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from forumwatch.sample_forum.server import SampleForumServer
+from tests.conftest import NOW, forumwatch
+
+
+def _at(minutes: int) -> str:
+    return (NOW + timedelta(minutes=minutes)).isoformat()
+
+
+def test_findings_warns_first_when_the_forum_keeps_failing(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", _at(0)).returncode == 0
+    fresh = forumwatch("findings", "-c", str(config_path), "--now", _at(5))
+    assert "warning" not in fresh.stderr
+    forum.fail("/latest.json", status=503)
+    for minute in (10, 20, 30, 40):
+        assert forumwatch("run", "-c", str(config_path), "--now", _at(minute)).returncode == 1
+    stale = forumwatch("findings", "-c", str(config_path), "--now", _at(45))
+    assert stale.returncode == 0
+    first_line = stale.stderr.splitlines()[0]
+    assert first_line.startswith("warning: data of market is 45 min old: the last 4 run(s) of ")
+    assert "HTTP 503" in first_line
+    assert "market" in stale.stdout  # the findings themselves still follow
+
+
+def test_findings_warns_when_nothing_ran_for_a_while(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", _at(0)).returncode == 0
+    later = forumwatch("findings", "-c", str(config_path), "--now", _at(180), "--format", "json")
+    assert later.returncode == 0
+    assert "data of market is 3 h old: no run since" in later.stderr
+    assert "is cron or the daemon running?" in later.stderr
+    assert later.stdout.lstrip().startswith("[")  # JSON stays clean: the warning is on stderr
