@@ -233,6 +233,42 @@ def findings(config_path: Path | None, now: datetime | None, output_format: str)
 
 @cli.command()
 @config_option
+@now_option
+@click.argument("ref", metavar="TOPIC")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints one object for scripts.",
+)
+def topic(config_path: Path | None, now: datetime | None, ref: str, output_format: str) -> None:
+    """Show one request's history, like a ticket. Changes nothing.
+
+    TOPIC is FORUM:ID (as `findings` prints it) or the topic's URL. Shows where the request
+    stands (waiting for acknowledgement, acknowledged, diagnosed, closed without an answer),
+    each post with its author's role and whether it counted and why, each SLA deadline met or
+    missed and by how much, the findings, each notification (stage, channel, when) and the
+    credits owed. --now shows it as it stood then.
+    """
+    from forumwatch.topic_history import TopicNotFound, find_topic, history_view, topic_history
+
+    config = _load(config_path)
+    moment = now or datetime.now(UTC)
+    with _open_store(config, read_only=True) as store:
+        try:
+            history = topic_history(store, config, find_topic(store, config, ref), moment)
+        except TopicNotFound as err:
+            fail(str(err), 2)
+    if output_format == "json":
+        click.echo(json.dumps(history, ensure_ascii=False, indent=2))
+    else:
+        stdout().print(history_view(history))
+
+
+@cli.command()
+@config_option
 @click.argument("role", type=click.Choice([r.value for r in ChatRole]))
 @click.option("--forum", "forum_id", default="", metavar="ID", help="The forum it is about.")
 @click.option("--app", "app_id", default="", metavar="ID", help="One app of that forum.")

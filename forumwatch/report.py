@@ -21,11 +21,12 @@ from forumwatch.model import Finding, PostKind, Stage, Topic
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import Credit, iso
 from forumwatch.telegram_text import plain_text
+from forumwatch.topic_history import history_command
 from rules.clock import wait_text
 
 
 def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any]:
-    """One finding as `findings --format json` prints it (DESIGN.md §6)."""
+    """One finding as `findings --format json` prints it (docs/design.md, CLI contract)."""
     return {
         "forum": finding.key.forum_id,
         "topic_id": finding.key.topic_id,
@@ -50,6 +51,7 @@ def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any
             }
             for e in finding.evidence
         ],
+        "history": history_command(finding.key),
     }
 
 
@@ -64,10 +66,11 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
     """A table a person reads: topic and link, rule, stage, who is silent and for how long."""
     table = Table(
         title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
+        caption="One topic's whole history: forumwatch topic FORUM:ID" if found else None,
         show_lines=True,
         expand=False,
     )
-    for column in ("Forum", "Topic", "Rule", "Stage", "Waiting", "Silent", "Evidence"):
+    for column in ("Forum:ID", "Topic", "Rule", "Stage", "Waiting", "Silent", "Evidence"):
         table.add_column(column, overflow="fold")
     for finding, topic in found:
         evidence = "\n".join(
@@ -76,7 +79,7 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
             for e in finding.evidence
         )
         table.add_row(
-            finding.key.forum_id,
+            f"{finding.key.forum_id}:{finding.key.topic_id}",
             f"{escape(topic.title)}\n[link={topic.url}]{escape(topic.url)}[/link]",
             f"{finding.rule}\n[dim]{RULE_TITLES.get(finding.rule, '')}[/]",
             f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",

@@ -774,6 +774,47 @@ class Store(ChatsMixin):
         return urls
 
     @_translating
+    def topic_key_by_url(self, url: str) -> TopicKey | None:
+        """The stored topic at `url` (with or without a trailing slash)."""
+        row = self.db.execute(
+            "SELECT forum_id, topic_id FROM topics WHERE url IN (?, ?, ?) LIMIT 1",
+            [url, url.rstrip("/"), url.rstrip("/") + "/"],
+        ).fetchone()
+        return TopicKey(row[0], row[1]) if row else None
+
+    @_translating
+    def topic_findings(self, key: TopicKey) -> list[StoredFinding]:
+        """The topic's stored findings (open and resolved), by the primary key's prefix."""
+        rows = self.db.query(
+            "SELECT * FROM findings WHERE forum_id = ? AND topic_id = ? ORDER BY opened_at",
+            [key.forum_id, key.topic_id],
+        )
+        return [stored_finding_from_row(r) for r in rows]
+
+    @_translating
+    def topic_notifications(self, key: TopicKey) -> list[dict[str, Any]]:
+        """What was queued and sent about the topic: rule, episode, stage, channel, recipient,
+        created_at, sent_at, last_error (through the outbox's unique index)."""
+        return list(
+            self.db.query(
+                "SELECT rule, episode, stage, channel, recipient, created_at, sent_at, "
+                "last_error FROM outbox WHERE forum_id = ? AND topic_id = ? ORDER BY id",
+                [key.forum_id, key.topic_id],
+            )
+        )
+
+    @_translating
+    def topic_credits(self, key: TopicKey) -> list[dict[str, Any]]:
+        """Credits booked for the topic: stage, amount, unit, customer, booked_at."""
+        return list(
+            self.db.query(
+                "SELECT stage, amount, unit, customer, booked_at FROM credits "
+                "WHERE forum_id = ? AND topic_id = ? ORDER BY booked_at",
+                [key.forum_id, key.topic_id],
+            )
+        )
+
+    @_translating
     def findings(self, forum_id: str | None = None) -> dict[tuple[TopicKey, str], StoredFinding]:
         """Every stored finding (open and resolved), by (topic key, rule)."""
         sql, params = "SELECT * FROM findings", []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Discourse post types (REFERENCE.md): 1 regular, 2 moderator action, 3 small action, 4 whisper.
+# Discourse post types (Discourse's API): 1 regular, 2 moderator action, 3 small action, 4 whisper.
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4
 
 

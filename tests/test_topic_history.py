@@ -1,0 +1,102 @@
+"""`forumwatch topic`: each demo topic's history read as a ticket, checked field by field."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from forumwatch.sample_forum.server import SampleForumServer
+from tests.conftest import NOW, forumwatch
+
+AT = NOW.isoformat()
+
+
+def _history(config: Path, ref: str, now: str = AT) -> dict[str, Any]:
+    done = forumwatch("topic", "-c", str(config), ref, "--format", "json", "--now", now)
+    assert done.returncode == 0, done.stderr
+    history: dict[str, Any] = json.loads(done.stdout)
+    return history
+
+
+def _hours(iso_text: str) -> float:
+    from datetime import datetime
+
+    return (NOW - datetime.fromisoformat(iso_text)).total_seconds() / 3600
+
+
+def test_a_masked_topic_reads_as_waiting_with_nobody_counting(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    history = _history(config_path, "market:102")
+    assert history["status"] == "waiting for acknowledgement"
+    assert [(p["number"], p["role"], p["counts"]) for p in history["posts"]] == [
+        (1, "author", False),
+        (2, "other", False),
+        (3, "author", False),
+    ]
+    assert history["posts"][1]["why"].startswith("a third party's comment: never an answer")
+    acknowledge, diagnose = history["deadlines"]
+    assert acknowledge["what"] == "acknowledge" and acknowledge["met_at"] is None
+    assert acknowledge["status"].startswith("missed by ") and "still open" in acknowledge["status"]
+    assert diagnose["what"] == "diagnose"
+    (finding,) = history["findings"]
+    assert (finding["rule"], finding["stage"], finding["episode"]) == (
+        "masked_silence",
+        "escalated",
+        1,
+    )
+    (told,) = history["notifications"]  # no Telegram in this config: the console was told
+    assert (told["channel"], told["rule"], told["stage"]) == (
+        "console",
+        "masked_silence",
+        "escalated",
+    )
+    assert told["sent_at"] is not None
+    assert history["title"] and history["url"].endswith("/102")
+
+
+def test_a_whisper_and_a_follow_up_are_explained(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    whispered = _history(config_path, "market:105")
+    assert whispered["posts"][1]["role"] == "developer"
+    assert whispered["posts"][1]["kind"] == "whisper"
+    assert whispered["posts"][1]["counts"] is False
+    assert whispered["posts"][1]["why"] == "whisper: the customer never sees it"
+    follow_up = _history(config_path, "market:104")
+    assert follow_up["status"] == "waiting for an answer to a follow-up"
+    acknowledge, diagnose, waiting = follow_up["deadlines"]
+    assert acknowledge["status"] == diagnose["status"] == "met"
+    assert acknowledge["met_by_post"] == diagnose["met_by_post"] == 2
+    assert waiting["what"] == "follow-up to post 3" and waiting["met_at"] is None
+    assert _hours(waiting["started_at"]) > 24  # the follow-up SLA is 24 h: missed
+    assert waiting["status"].startswith("missed by")
+
+
+def test_topic_by_url_and_as_text_and_a_clear_error(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    url = _history(config_path, "market:103")["url"]
+    assert _history(config_path, url)["topic_id"] == "103"
+    text = forumwatch("topic", "-c", str(config_path), "market:103", "--now", AT)
+    assert text.returncode == 0, text.stderr
+    assert "status: acknowledged, waiting for the developer's diagnosis" in text.stdout
+    assert "staff acknowledged (only the developer can diagnose)" in text.stdout
+    earlier = (NOW - timedelta(days=30)).isoformat()
+    before = _history(config_path, "market:103", earlier)
+    assert (before["status"], before["posts"]) == ("not posted yet at this moment", [])
+    missing = forumwatch("topic", "-c", str(config_path), "market:999")
+    assert missing.returncode == 2
+    assert "topic market:999 is not stored" in missing.stderr
+
+
+def test_findings_name_the_history_command(forum: SampleForumServer, config_path: Path) -> None:
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    done = forumwatch("findings", "-c", str(config_path), "--format", "json", "--now", AT)
+    rows = json.loads(done.stdout)
+    assert rows and all(r["history"] == f"forumwatch topic market:{r['topic_id']}" for r in rows)
