@@ -124,7 +124,7 @@ def all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: date
 
 
 ScraperFactory = Callable[[ForumSettings], Scraper]
-ENGINE_MODULES = ("scrapers.discourse", "scrapers.html")
+ENGINE_MODULES = ("scrapers.discourse", "scrapers.html", "scrapers.misago")
 _ENGINES: dict[str, ScraperFactory] = {}
 
 
