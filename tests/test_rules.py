@@ -1,4 +1,4 @@
-"""The silence rules and the SLA clock, scenario by scenario (DESIGN.md section 4)."""
+"""The silence rules and the SLA clock, scenario by scenario (docs/design.md, rule semantics)."""
 
 from __future__ import annotations
 
