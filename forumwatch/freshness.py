@@ -40,5 +40,8 @@ def stale_line(forum_id: str, record: PollRecord, interval: timedelta, now: date
     elif now - record.last_run > limit:
         why = f"no run since {record.last_run:%Y-%m-%d %H:%M} UTC: is cron or the daemon running?"
     else:
-        return None
+        why = (
+            f"runs go on, but none polled {forum_id} since then (skipped at max_run_time, or "
+            "not scheduled: check its `poll` and the daemon's log)"
+        )
     return f"data of {forum_id} is {age}: {why}"

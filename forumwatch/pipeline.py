@@ -613,6 +613,7 @@ def _skipped(forum: ForumConfig, config: Config, stopping: bool = False) -> Foru
 def summary(report: CycleReport) -> dict[str, object]:
     return {
         "forums": len(report.forums),
+        "polled_forums": [f.forum_id for f in report.forums if not f.skipped],
         "failed_forums": [f.forum_id for f in report.forums if f.error and not f.skipped],
         "skipped_forums": [f.forum_id for f in report.forums if f.skipped],
         "topics_listed": sum(f.topics_listed for f in report.forums),

@@ -542,9 +542,15 @@ class Store(ChatsMixin):
         failed_on_it = (
             "EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)"
         )
+        # the daemon polls one forum a run: only runs that polled it say anything about it
+        # (runs stored before `polled_forums` existed polled every forum)
+        polled_it = (
+            "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
+            "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?))"
+        )
         row = self.db.execute(
-            f"SELECT max(r.now) FROM runs r WHERE r.now > ? AND NOT {failed_on_it}",
-            [iso(since), forum_id],
+            f"SELECT max(r.now) FROM runs r WHERE r.now > ? AND {polled_it} AND NOT {failed_on_it}",
+            [iso(since), forum_id, forum_id],
         ).fetchone()
         last_ok = parse_iso(row[0]) if row else None
         failed = self.db.execute(

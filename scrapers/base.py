@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from forumwatch.model import Topic
@@ -102,6 +102,14 @@ class Scraper(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def list_cutoff(settings: ForumSettings, since: datetime | None) -> datetime:
+    """Topics last active before this are not listed: `since` when the caller gives it (its
+    clock decides: `--now` must work everywhere), else the forum's lookback from now."""
+    if since is not None:
+        return since
+    return datetime.now(UTC) - timedelta(days=settings.lookback_days)
 
 
 def too_old(summary: TopicSummary, cutoff: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -19,10 +19,11 @@ from scrapers.base import (
     TopicSummary,
     all_known,
     all_too_old,
+    list_cutoff,
     register,
 )
 from scrapers.http import PoliteClient
-from scrapers.validate import FUTURE_SLACK, check_topic
+from scrapers.validate import check_topic, latest_plausible
 
 POSTS_PER_REQUEST = 20  # Discourse's chunk size for /t/{id}/posts.json
 MEMBERS_PER_REQUEST = 50  # Discourse's default `limit` for /groups/{name}/members.json
@@ -60,11 +61,6 @@ class DiscourseScraper:
             return ["/latest.json"]
         return [f"/c/{ref.strip('/')}.json" for ref in self.settings.categories]
 
-    def _cutoff(self, since: datetime | None) -> datetime:
-        if since is not None:  # the caller's clock decides (`--now` must work everywhere)
-            return since
-        return datetime.now(UTC) - timedelta(days=self.settings.lookback_days)
-
     async def list_topics(
         self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
@@ -74,7 +70,7 @@ class DiscourseScraper:
         With `exhaustive`, known and unchanged pages do not stop the walk, only too old ones,
         the last page or max_pages: closing or solving a topic changes it without a bump.
         """
-        cutoff = self._cutoff(since)
+        cutoff = list_cutoff(self.settings, since)
         seen: set[str] = set()
         for first_page in self._lists():
             async for summary in self._walk(first_page, known, cutoff, exhaustive):
@@ -149,13 +145,8 @@ class DiscourseScraper:
         ctx = parse.TopicContext(self.base_url, await self.category_slugs(), summary)
         kept = [p for p in posts if not _deleted(p, where)]
         topic = parse.topic_from_json(data, kept, ctx, where)
-        check_topic(topic, self._not_after())
+        check_topic(topic, latest_plausible(self.not_after))
         return topic
-
-    def _not_after(self) -> datetime:
-        """The latest plausible date of a post: tomorrow, or later when the pipeline says so."""
-        tomorrow = datetime.now(UTC) + FUTURE_SLACK
-        return max(tomorrow, self.not_after) if self.not_after is not None else tomorrow
 
     async def _fetch_posts(self, topic_id: str, post_ids: list[int]) -> list[dict[str, Any]]:
         """Posts by id through /t/{id}/posts.json, POSTS_PER_REQUEST at a time."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import ClassVar
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -27,6 +27,7 @@ from scrapers.base import (
     TopicSummary,
     all_known,
     all_too_old,
+    list_cutoff,
     register,
 )
 from scrapers.dates import UnparseableDate, parse_forum_date
@@ -35,7 +36,7 @@ from scrapers.http import Page as FetchedPage
 from scrapers.http import PoliteClient, Validators
 from scrapers.profile import Profile
 from scrapers.robots import RobotsRules
-from scrapers.validate import FUTURE_SLACK, check_topic
+from scrapers.validate import check_topic, latest_plausible
 
 MAX_TOPIC_PAGES = 200  # a safety net against a "next page" link that never ends
 PROFILE_FIX = (
@@ -79,7 +80,7 @@ class HtmlScraper:
         """Topics from the list page at the forum's url and its next pages, each once, stopping
         at a page with nothing new (unless exhaustive), at topics older than `since`, at the last
         page or at max_pages."""
-        cutoff = since or datetime.now(UTC) - timedelta(days=self.settings.lookback_days)
+        cutoff = list_cutoff(self.settings, since)
         url: str | None = self.settings.url
         seen_pages: set[str] = set()
         seen_topics: set[str] = set()
@@ -197,7 +198,7 @@ class HtmlScraper:
             category_id=self._category(first)[1],
             last_activity_at=max(p.created_at for p in posts),
         )
-        check_topic(topic, self._not_after())
+        check_topic(topic, latest_plausible(self.not_after))
         return topic
 
     def _post(self, element: Tag, number: int, topic_id: str, page: HtmlPage) -> Post:
@@ -279,10 +280,6 @@ class HtmlScraper:
 
     def _layout(self, url: str, problem: str) -> LayoutChanged:
         return LayoutChanged(self.settings.forum_id, url, problem, PROFILE_FIX)
-
-    def _not_after(self) -> datetime:
-        tomorrow = datetime.now(UTC) + FUTURE_SLACK
-        return max(tomorrow, self.not_after) if self.not_after is not None else tomorrow
 
     async def page(self, url: str) -> HtmlPage:
         """One page, allowed by robots.txt, decoded and parsed."""

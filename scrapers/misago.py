@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -24,11 +24,12 @@ from scrapers.base import (
     TopicSummary,
     all_known,
     all_too_old,
+    list_cutoff,
     register,
 )
 from scrapers.discourse_parse import Where, int_like, need
 from scrapers.http import Params, PoliteClient
-from scrapers.validate import FUTURE_SLACK, check_topic
+from scrapers.validate import check_topic, latest_plausible
 
 THREADS = "/api/threads/"
 MAX_POST_PAGES = 500  # a safety net: Misago's default 18 posts a page makes 9,000 posts
@@ -73,11 +74,6 @@ class MisagoScraper:
             queries.append([("category", number), ("list", "all")])
         return queries
 
-    def _cutoff(self, since: datetime | None) -> datetime:
-        if since is not None:  # the caller's clock decides (`--now` must work everywhere)
-            return since
-        return datetime.now(UTC) - timedelta(days=self.settings.lookback_days)
-
     async def list_topics(
         self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
@@ -87,7 +83,7 @@ class MisagoScraper:
         With `exhaustive`, known and unchanged pages do not stop the walk, only too old ones,
         the last page or max_pages: marking a best answer changes a thread without a bump.
         """
-        cutoff = self._cutoff(since)
+        cutoff = list_cutoff(self.settings, since)
         seen: set[str] = set()
         for query in self._lists():
             async for summary in self._walk(query, known, cutoff, exhaustive):
@@ -155,13 +151,8 @@ class MisagoScraper:
             posts += parse.posts_page(page, where).posts
         ctx = parse.TopicContext(self.base_url, summary)
         topic = parse.topic_from_json(first.thread, posts, ctx, where)
-        check_topic(topic, self._not_after())
+        check_topic(topic, latest_plausible(self.not_after))
         return topic
-
-    def _not_after(self) -> datetime:
-        """The latest plausible date of a post: tomorrow, or later when the pipeline says so."""
-        tomorrow = datetime.now(UTC) + FUTURE_SLACK
-        return max(tomorrow, self.not_after) if self.not_after is not None else tomorrow
 
     async def group_members(self, group: str) -> frozenset[str]:
         """Usernames of one rank's members (a rank shown on the users page: /api/ranks/),

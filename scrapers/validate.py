@@ -16,6 +16,13 @@ FUTURE_SLACK = timedelta(days=1)  # server clocks and time zones may be off, nev
 FIX = "the topic is skipped (its stored version kept) until the forum sends sane dates"
 
 
+def latest_plausible(not_after: datetime | None) -> datetime:
+    """The latest plausible date of a post: tomorrow, or later when the pipeline says so (a
+    scraper's `not_after`, set from a `--now` ahead of the clock)."""
+    tomorrow = datetime.now(UTC) + FUTURE_SLACK
+    return max(tomorrow, not_after) if not_after is not None else tomorrow
+
+
 def check_topic(topic: Topic, not_after: datetime) -> None:
     """Raise MalformedTopic when a date is before 1995 or after `not_after`, or a post number
     repeats."""

@@ -39,3 +39,27 @@ def test_findings_warns_when_nothing_ran_for_a_while(
     assert "data of market is 3 h old: no run since" in later.stderr
     assert "is cron or the daemon running?" in later.stderr
     assert later.stdout.lstrip().startswith("[")  # JSON stays clean: the warning is on stderr
+
+
+def test_only_runs_that_polled_a_forum_speak_for_it(tmp_path: Path) -> None:
+    """The daemon polls one forum a run: runs of the others say nothing about its data."""
+    from forumwatch.freshness import stale_line
+    from forumwatch.store import Store
+
+    store = Store(tmp_path / "forumwatch.db")
+    ok = {"polled_forums": ["a", "b"], "failed_forums": []}
+    store.record_run(NOW, NOW, "ok", ok)
+    for minute in range(10, 60, 10):  # forum b alone, every 10 minutes, fine
+        only_b = {"polled_forums": ["b"], "failed_forums": []}
+        store.record_run(NOW, NOW + timedelta(minutes=minute), "ok", only_b)
+    later = NOW + timedelta(minutes=55)
+    record = store.poll_record("a", NOW - timedelta(days=1))
+    assert record.last_ok == NOW
+    line = stale_line("a", record, timedelta(minutes=10), later)
+    assert line is not None and line.startswith("data of a is 55 min old")
+    assert (
+        stale_line(
+            "b", store.poll_record("b", NOW - timedelta(days=1)), timedelta(minutes=10), later
+        )
+        is None
+    )
