@@ -206,6 +206,14 @@ class ForumConfig(_Strict):
     # bots, auto-responders, the forum's automation: their posts neither answer nor mask a
     # silence and their topics raise nothing ("system" and "discobot" always are)
     ignore_users: list[str] = Field(default_factory=list)
+    # a customer's new topic repeating (same title, or a link to) their unanswered one within
+    # this window is the same request: one `reposted` finding, timed from the first topic (0: off)
+    repost_window: Duration = timedelta(days=30)
+    # a likely outage: at least burst_topics new topics of one app within burst_window, and at
+    # least burst_factor times its usual rate, is one grouped finding (burst_topics 0: off)
+    burst_topics: int = Field(default=3, ge=0)
+    burst_window: PositiveDuration = timedelta(hours=2)
+    burst_factor: float = Field(default=3.0, ge=0)
     apps: list[AppConfig] = Field(default_factory=list)
     # Telegram chats known in advance (more are bound with `forumwatch invite`): the forum's
     # developers hear at `due`, the rights-holder's quality staff from `escalated` on

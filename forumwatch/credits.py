@@ -19,6 +19,7 @@ STAGE_OF_RULE = {
     "masked_silence": "acknowledge",
     "no_diagnosis": "diagnose",
     "follow_up_ignored": "follow_up",
+    "reposted": "acknowledge",
 }
 
 

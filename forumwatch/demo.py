@@ -11,6 +11,7 @@ from rich.padding import Padding
 
 from forumwatch.config import Config, load_config
 from forumwatch.escalation import Change, Transition
+from forumwatch.model import TopicKey
 from forumwatch.pipeline import current_findings, run_cycle
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.sample_forum.demo_scenario import (
@@ -36,10 +37,18 @@ def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None
             return _watch(server.url, Path(folder), now, out)
 
 
-def _show_telegram(out: Console, changes: list[Transition], now: datetime) -> None:
+def _show_telegram(
+    out: Console, changes: list[Transition], now: datetime, grouped: set[TopicKey]
+) -> None:
     """What the Telegram bot would send for these findings (a new forum's backlog is sent as one
-    summary per chat; later findings go one by one like these)."""
-    opened = [t for t in changes if t.change is Change.OPENED]
+    summary per chat; later findings go one by one like these, a burst's topics in its one
+    message)."""
+    opened = [
+        t
+        for t in changes
+        if t.change is Change.OPENED
+        and (t.stored.finding.rule == "burst" or t.stored.finding.key not in grouped)
+    ]
     if not opened:
         return
     out.print(
@@ -81,7 +90,8 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
         for line in summary_lines(report):
             out.print(line)
         out.print(findings_table(current_findings(store, config, now), now))
-        _show_telegram(out, report.transitions, now)
+        grouped = {key for forum in report.forums for key in forum.grouped}
+        _show_telegram(out, report.transitions, now, grouped)
         out.print(f"\nToday's digest for the quality staff: {_write_digest(store, config, now)}")
     finally:
         store.close()

@@ -13,6 +13,8 @@ RULE_TITLES = {
     "masked_silence": "silence masked by other people's comments",
     "no_diagnosis": "acknowledged by staff, no developer diagnosis",
     "follow_up_ignored": "follow-up question ignored",
+    "reposted": "re-posted after the first topic met silence",
+    "burst": "likely outage: many customers at once",
 }
 
 

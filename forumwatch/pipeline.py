@@ -26,8 +26,11 @@ from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
-from forumwatch.store import OutboxMessage, Store, StoredFinding, iso
+from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, iso
+from rules.answers import awaits_answers
 from rules.base import all_rules
+from rules.bursts import BurstSettings, burst_finding, find_bursts
+from rules.reposts import Request, find_requests
 from scrapers.base import (
     BadResponse,
     ForumSettings,
@@ -60,6 +63,7 @@ class ForumResult:
     error: str | None = None
     skipped: bool = False  # not polled at all: the run had reached max_run_time
     warnings: list[str] = field(default_factory=list)  # e.g. one malformed topic, skipped
+    grouped: frozenset[TopicKey] = frozenset()  # topics of an open burst: told with the burst
 
 
 @dataclass
@@ -122,6 +126,66 @@ def settings_for(forum: ForumConfig) -> ForumSettings:
     )
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What the rules say of a forum's open topics at one moment."""
+
+    findings: list[Finding]
+    requests: dict[TopicKey, Request]  # re-posted requests, by their latest topic
+    superseded: dict[TopicKey, Topic]  # an earlier topic → the topic that re-posts it
+    grouped: frozenset[TopicKey] = frozenset()  # topics of an open burst: told together
+
+
+def evaluate_forum(
+    topics: Iterable[Topic],
+    forum: ForumConfig,
+    config: Config,
+    now: datetime,
+    members: GroupMembers | None = None,
+) -> Evaluation:
+    """Every rule over every open topic; a re-posted request is judged once, as one topic."""
+    sla = config.sla_for(forum)
+    rules = all_rules()
+    open_topics = [t for t in topics if t.state is TopicState.OPEN]
+    existing = [t for t in open_topics if t.created_at <= now]  # a backdated view: as it was
+    requests, superseded = find_requests(
+        existing, lambda t: responders_for(forum, t, members), forum.repost_window
+    )
+    findings = []
+    for topic in open_topics:
+        if topic.key in superseded:
+            continue  # its request is judged on the topic that re-posts it
+        request = requests.get(topic.key)
+        judged = request.as_one_topic() if request else topic
+        responders = responders_for(forum, judged, members)
+        for rule in rules.values():
+            finding = rule(judged, responders, sla, now)
+            if finding is not None:
+                findings.append(request.reposted(finding) if request else finding)
+    grouped: set[TopicKey] = set()
+    requests_only = [  # customers' first tries: a re-post is no news of an outage
+        t
+        for t in existing
+        if t.key not in requests and awaits_answers(t, responders_for(forum, t, members))
+    ]
+    settings = burst_settings(forum)
+    for burst in find_bursts(requests_only, lambda t: app_id_of(forum, t), settings, now):
+        found = burst_finding(burst, lambda t: responders_for(forum, t, members), now)
+        if found is not None:
+            findings.append(found)
+            grouped |= burst.keys
+    return Evaluation(findings, requests, superseded, frozenset(grouped))
+
+
+def burst_settings(forum: ForumConfig) -> BurstSettings:
+    return BurstSettings(forum.burst_topics, forum.burst_window, forum.burst_factor)
+
+
+def app_id_of(forum: ForumConfig, topic: Topic) -> str:
+    app = app_of(forum, topic)
+    return app.id if app else ""
+
+
 def evaluate_topics(
     topics: Iterable[Topic],
     forum: ForumConfig,
@@ -129,19 +193,8 @@ def evaluate_topics(
     now: datetime,
     members: GroupMembers | None = None,
 ) -> list[Finding]:
-    """Every rule over every open topic: the findings that hold at `now`."""
-    sla = config.sla_for(forum)
-    rules = all_rules()
-    findings = []
-    for topic in topics:
-        if topic.state is not TopicState.OPEN:
-            continue
-        responders = responders_for(forum, topic, members)
-        for rule in rules.values():
-            finding = rule(topic, responders, sla, now)
-            if finding is not None:
-                findings.append(finding)
-    return findings
+    """The findings that hold at `now` over the forum's open topics (see evaluate_forum)."""
+    return evaluate_forum(topics, forum, config, now, members).findings
 
 
 def current_findings(store: Store, config: Config, now: datetime) -> list[tuple[Finding, Topic]]:
@@ -290,9 +343,12 @@ def _apply(
     apps = {t.key: (app.id if (app := app_of(forum, t)) else "") for t in topics}
     stored = store.findings(forum.id)  # resolutions keep the title stored with them
     members = store.group_members(forum.id)
-    found = evaluate_topics(topics, forum, config, now, members)
+    evaluation = evaluate_forum(topics, forum, config, now, members)
+    found = evaluation.findings
+    if result is not None:
+        result.grouped = evaluation.grouped
     changes = transitions(found, stored, titles, now)
-    changes = [_explained(store, forum, change, now, members) for change in changes]
+    changes = [_explained(store, forum, change, now, members, evaluation) for change in changes]
     held = None if backlog else storm_reason(forum, changes, len(topics))
     if held is not None:
         _hold(store, config, forum, held, now, result)
@@ -307,9 +363,11 @@ def _apply(
             credit = credit_for(
                 finding, by_key[finding.key], apps.get(finding.key, ""), config.credits, now
             )
-            if credit is not None:
+            if credit is not None and not _booked_before(store, evaluation, credit):
                 store.book_credit(credit)
         if not change.notifies or (held and change.change is Change.OPENED):
+            continue
+        if _told_with_its_burst(change, evaluation):
             continue
         app_id = apps.get(change.stored.finding.key, "")
         for index, notifier in enumerate(active):
@@ -333,6 +391,30 @@ def _apply(
             upcoming = [f for f in soon if (f.key, f.rule) not in holding]
             warn(store, telegram, forum.id, upcoming, {t.key: t for t in topics}, apps, now)
     return changes
+
+
+def _told_with_its_burst(change: Transition, evaluation: Evaluation) -> bool:
+    """True for a new finding of a topic inside an open burst: the burst's one message tells
+    it, with all the others."""
+    finding = change.stored.finding
+    return (
+        change.change is Change.OPENED
+        and finding.rule != "burst"
+        and finding.key in evaluation.grouped
+    )
+
+
+def _booked_before(store: Store, evaluation: Evaluation, credit: Credit) -> bool:
+    """True when a re-posted request's earlier topic already booked this stage's credit: the
+    customer waited once, however many topics they opened."""
+    request = evaluation.requests.get(credit.key)
+    if request is None:
+        return False
+    return any(
+        row["stage"] == credit.stage
+        for topic in request.earlier
+        for row in store.topic_credits(topic.key)
+    )
 
 
 def storm_reason(forum: ForumConfig, changes: list[Transition], open_topics: int) -> str | None:
@@ -370,13 +452,24 @@ def _hold(
 
 
 def _explained(
-    store: Store, forum: ForumConfig, change: Transition, now: datetime, members: GroupMembers
+    store: Store,
+    forum: ForumConfig,
+    change: Transition,
+    now: datetime,
+    members: GroupMembers,
+    evaluation: Evaluation,
 ) -> Transition:
-    """A resolution with its reason in words (answered by whom, closed, deleted) stored on it."""
+    """A resolution with its reason in words (answered by whom, closed, deleted, re-posted)
+    stored on it."""
     if change.change is not Change.RESOLVED:
         return change
     finding = change.stored.finding
-    topic = store.topic(finding.key)
+    later = evaluation.superseded.get(finding.key)
+    if later is not None:
+        text = f"re-posted by the author as «{later.title}» ({later.url}); followed there"
+        return replace(change, stored=replace(change.stored, resolution=text))
+    request = evaluation.requests.get(finding.key)
+    topic = request.as_one_topic() if request else store.topic(finding.key)
     responders = responders_for(forum, topic, members) if topic else None
     text = resolution_text(finding, topic, responders, now)
     return replace(change, stored=replace(change.stored, resolution=text))

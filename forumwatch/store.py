@@ -789,6 +789,16 @@ class Store(ChatsMixin):
         return TopicKey(row[0], row[1]) if row else None
 
     @_translating
+    def open_topics_by(self, forum_id: str, username: str) -> list[Topic]:
+        """One author's open topics in a forum, whole (for re-post links of one request)."""
+        rows = self.db.execute(
+            "SELECT topic_id FROM topics WHERE forum_id = ? AND author = ? AND state = ?",
+            [forum_id, username, TopicState.OPEN.value],
+        ).fetchall()
+        topics = (self.topic(TopicKey(forum_id, row[0])) for row in rows)
+        return [t for t in topics if t is not None]
+
+    @_translating
     def topic_findings(self, key: TopicKey) -> list[StoredFinding]:
         """The topic's stored findings (open and resolved), by the primary key's prefix."""
         rows = self.db.query(

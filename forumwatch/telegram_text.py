@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 from forumwatch.escalation import Change, Transition
 from forumwatch.model import Finding, Stage
 from rules.clock import wait_text
+from rules.reposts import first_asked_url
 
 TELEGRAM_LIMIT = 4096
 CONTEXT_CHARS = 300
@@ -36,6 +37,9 @@ _PHRASES: dict[str, dict[str, str]] = {
         "comments": "comment|comments",
         "no_diagnosis": "acknowledged by staff, no developer diagnosis",
         "follow_up_ignored": "the customer's follow-up question is unanswered",
+        "reposted": "the customer asked again in a new topic: the first one got no answer",
+        "first_asked": "first asked here",
+        "burst": "likely outage: {n} {topics} at once; acknowledge once, publicly, for everyone",
         "silent": "🤐 Silent for {wait}: {names}",
         "waiting_only": "⏱ Waiting for {wait}",
         "status_wait": "waiting {wait}",
@@ -58,6 +62,9 @@ _PHRASES: dict[str, dict[str, str]] = {
         "comments": "коментар|коментарі|коментарів",
         "no_diagnosis": "персонал відповів, діагнозу від розробника немає",
         "follow_up_ignored": "уточнювальне питання клієнта без відповіді",
+        "reposted": "клієнт створив тему повторно: першу залишили без відповіді",
+        "first_asked": "уперше запитали тут",
+        "burst": "ймовірно, збій: {n} {topics} одночасно; дайте одну публічну відповідь для всіх",
         "silent": "🤐 Мовчать уже {wait}: {names}",
         "waiting_only": "⏱ Очікує вже {wait}",
         "status_wait": "очікує {wait}",
@@ -80,6 +87,9 @@ _PHRASES: dict[str, dict[str, str]] = {
         "comments": "комментарий|комментария|комментариев",
         "no_diagnosis": "персонал ответил, диагноза от разработчика нет",
         "follow_up_ignored": "уточняющий вопрос клиента остался без ответа",
+        "reposted": "клиент создал тему повторно: первую оставили без ответа",
+        "first_asked": "впервые спросили здесь",
+        "burst": "вероятно, сбой: {n} {topics} одновременно; дайте один публичный ответ для всех",
         "silent": "🤐 Молчат уже {wait}: {names}",
         "waiting_only": "⏱ Ждёт уже {wait}",
         "status_wait": "ждёт {wait}",
@@ -145,10 +155,16 @@ def rule_words(finding: Finding, language: str) -> str:
     if phrase is None:
         return finding.rule
     n = len(finding.evidence)
-    return phrase.format(n=n, comments=_plural(n, words["comments"], language))
+    return phrase.format(
+        n=n,
+        comments=_plural(n, words["comments"], language),
+        topics=_plural(n, words["topics"], language),
+    )
 
 
-_RULES = frozenset({"unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"})
+_RULES = frozenset(
+    {"unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored", "reposted", "burst"}
+)
 
 
 # ---- pieces of HTML ------------------------------------------------------------------------
@@ -226,6 +242,8 @@ def finding_message(
         _esc(rule_words(finding, language)),
         _silence_line(finding, now, language),
     ]
+    if first_url := first_asked_url(finding):
+        lines.insert(3, f"↩️ {topic_link(_words(language)['first_asked'], first_url, '')}")
     if context and context.strip():
         lines.append(quote_context(context, language))
     return "\n".join(lines)

@@ -13,10 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from forumwatch.config import Config
-from forumwatch.model import TopicKey
+from forumwatch.model import Topic, TopicKey
 from forumwatch.roles import responders_for
 from forumwatch.store import Store, StoredFinding, iso
 from rules.history import Ticket, ticket
+from rules.reposts import find_requests
 
 
 class TopicNotFound(LookupError):
@@ -54,8 +55,16 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
     forum = config.forum(key.forum_id)
     if topic is None or forum is None:
         raise TopicNotFound(f"topic {key.forum_id}:{key.topic_id} is not stored")
-    responders = responders_for(forum, topic, store.group_members(forum.id))
-    read = ticket(topic, responders, config.sla_for(forum), now)
+    members = store.group_members(forum.id)
+    own = [t for t in store.open_topics_by(forum.id, topic.author.username) if t.created_at <= now]
+    requests, superseded = find_requests(
+        own, lambda t: responders_for(forum, t, members), forum.repost_window
+    )
+    request = requests.get(key)
+    judged = request.as_one_topic() if request else topic  # one request, timed from the first
+    responders = responders_for(forum, judged, members)
+    read = ticket(judged, responders, config.sla_for(forum), now)
+    later = superseded.get(key)
     return {
         "forum_id": key.forum_id,
         "topic_id": key.topic_id,
@@ -65,7 +74,9 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
         "author": topic.author.username,
         "app": responders.app_id,
         "now": iso(now),
-        "status": read.status,
+        "status": read.status if later is None else f"re-posted as {later.url}: followed there",
+        "reposts": [_brief(t) for t in request.earlier] if request else [],
+        "reposted_as": _brief(later) if later else None,
         "posts": _posts(read),
         "deadlines": [
             {
@@ -81,6 +92,15 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
         "findings": [_finding(stored) for stored in store.topic_findings(key)],
         "notifications": store.topic_notifications(key),
         "credits": store.topic_credits(key),
+    }
+
+
+def _brief(topic: Topic) -> dict[str, Any]:
+    return {
+        "topic_id": topic.id,
+        "title": topic.title,
+        "url": topic.url,
+        "created_at": iso(topic.created_at),
     }
 
 
@@ -142,7 +162,12 @@ def history_view(history: dict[str, Any]) -> Group:
     for d in history["deadlines"]:
         met = f"post {d['met_by_post']} at {_short(d['met_at'])}" if d["met_at"] else "-"
         deadlines.add_row(d["what"], _short(d["due_at"]), met, d["status"])
-    parts: list[Any] = [head, posts, deadlines]
+    parts: list[Any] = [head]
+    for earlier in history["reposts"]:
+        asked = _short(earlier["created_at"])
+        line = f"re-posts {earlier['url']} «{earlier['title']}» (asked {asked}): one request"
+        parts.append(Text(line + ", timed from there; the posts of both are below"))
+    parts += [posts, deadlines]
     if history["findings"]:
         found = Table(title="findings", title_justify="left")
         for column in ("rule", "stage", "opened", "summary / resolution"):

@@ -37,7 +37,15 @@ forums:
 
 @pytest.fixture
 def forum() -> Iterator[SampleForumServer]:
-    """The demo's marketplace forum, dated relative to NOW, served over real HTTP."""
+    """The demo's nine classic topics (one for each way silence happens), dated relative to
+    NOW, served over real HTTP."""
+    with SampleForumServer(demo_forum(NOW, lifecycle=False)) as server:
+        yield server
+
+
+@pytest.fixture
+def demo_site() -> Iterator[SampleForumServer]:
+    """The whole demo forum: the classic topics plus a re-post and a burst."""
     with SampleForumServer(demo_forum(NOW)) as server:
         yield server
 

@@ -99,7 +99,7 @@ def test_redactor_masks_every_spelling_of_a_secret() -> None:
 
 
 def test_an_api_key_never_reaches_output_or_the_database(tmp_path: Path) -> None:
-    with SampleForumServer(demo_forum(NOW)) as forum:
+    with SampleForumServer(demo_forum(NOW, lifecycle=False)) as forum:
         forum.fail("/latest.json", status=403)
         path = write_config(tmp_path, forum.url)
         text = path.read_text(encoding="utf-8")
@@ -125,8 +125,8 @@ def test_an_api_key_never_reaches_output_or_the_database(tmp_path: Path) -> None
 
 def test_a_slow_forum_cannot_hold_the_run_past_max_run_time(tmp_path: Path) -> None:
     with (
-        SampleForumServer(demo_forum(NOW)) as slow,
-        SampleForumServer(demo_forum(NOW)) as waiting,
+        SampleForumServer(demo_forum(NOW, lifecycle=False)) as slow,
+        SampleForumServer(demo_forum(NOW, lifecycle=False)) as waiting,
     ):
         slow.fail("/latest.json", delay=30)  # far beyond the run's bound
         path = write_config(tmp_path, slow.url, timeout="60s")

@@ -238,12 +238,18 @@ def test_findings_table_shows_links_and_who_is_silent(config_path: Path) -> None
     assert "/t/" in result.stdout and "vendor_petro" in result.stdout
 
 
-def test_demo_shows_all_four_rules() -> None:
+def test_demo_shows_every_rule_a_repost_and_a_burst() -> None:
     result = forumwatch("demo")
 
     assert result.returncode == 0, result.stderr
     for label in ("unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"):
         assert label in result.stdout
+    assert "│ reposted" in result.stdout and "market:121" in result.stdout
+    assert "│ burst" in result.stdout and "market:130" in result.stdout
+    # the bot's messages: the burst once, its three topics inside it, not one by one
+    assert "ймовірно, збій: 3 теми одночасно" in result.stdout
+    assert "ПРОСТРОЧЕНО · market #131" not in result.stdout
+    assert "клієнт створив тему повторно" in result.stdout
     digest = Path(result.stdout.split("Today's digest for the quality staff: ")[1].split()[0])
     assert "open ignored topics" in digest.read_text(encoding="utf-8")
 

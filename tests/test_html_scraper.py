@@ -270,6 +270,7 @@ def _many_unanswered(count: int) -> dict[str, Page]:
             '<td class="last"><span>20 жовтня 2026 о 10:30</span></td></tr>'
         )
         page = template.replace("20 жовтня 2026 о 10:05", "20 жовтня 2026 о 10:30")
+        page = page.replace("Як продовжити ліцензію?", f"Питання {number}")  # its own question
         pages[path] = Page(page.replace("p1031", f"p{number}").encode("cp1251"), "text/html")
     listing = (
         (CLASSIC / "list2.html")

@@ -264,6 +264,12 @@ def test_quiet_when_nothing_changed(config: Path) -> None:
 def test_a_run_killed_while_sending_loses_nothing_and_repeats_at_most_one(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
+    # four separate messages to kill a run between (four topics at once would be one burst)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("    retry_backoff: 10ms\n", "    retry_backoff: 10ms\n    burst_topics: 0\n"),
+        encoding="utf-8",
+    )
     run(config, NOW)
     for n in range(4):
         new_topic(forum, 110 + n, f"Тема {n}", NOW + timedelta(hours=1))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from forumwatch.sample_forum.server import SampleForumServer
-from tests.conftest import NOW, forumwatch
+from tests.conftest import NOW, forumwatch, write_config
 
 AT = NOW.isoformat()
 
@@ -100,3 +100,22 @@ def test_findings_name_the_history_command(forum: SampleForumServer, config_path
     done = forumwatch("findings", "-c", str(config_path), "--format", "json", "--now", AT)
     rows = json.loads(done.stdout)
     assert rows and all(r["history"] == f"forumwatch topic market:{r['topic_id']}" for r in rows)
+
+
+def test_a_reposted_request_reads_as_one_ticket_from_the_first_topic(
+    demo_site: SampleForumServer, tmp_path: Path
+) -> None:
+    config_path = write_config(tmp_path, demo_site.url)
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    request = _history(config_path, "market:121")
+    (earlier,) = request["reposts"]
+    assert earlier["topic_id"] == "120" and earlier["url"].endswith("/120")
+    assert request["reposted_as"] is None
+    assert [p["author"] for p in request["posts"]] == ["maria_shop", "integrator_max", "maria_shop"]
+    assert _hours(request["deadlines"][0]["started_at"]) == 80  # timed from the first topic
+    (finding,) = request["findings"]
+    assert finding["rule"] == "reposted"
+    assert "first asked at " in finding["summary"] and "/120)" in finding["summary"]
+    first = _history(config_path, "market:120")
+    assert first["reposted_as"]["topic_id"] == "121"
+    assert first["status"].startswith("re-posted as ") and first["findings"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from forumwatch.sample_forum.scenario import (
@@ -31,8 +32,12 @@ forums:
 """
 
 
-def demo_forum(now: datetime) -> SampleForum:
-    """Topics dated relative to `now`, so the demo shows the same picture whenever it runs."""
+def demo_forum(now: datetime, *, lifecycle: bool = True) -> SampleForum:
+    """Topics dated relative to `now`, so the demo shows the same picture whenever it runs.
+
+    The nine classic topics show each way silence happens; `lifecycle` adds what customers do
+    about it: a re-post of an ignored topic, and a burst of topics when an app breaks.
+    """
 
     def ago(hours: float) -> datetime:
         return now - timedelta(hours=hours)
@@ -120,6 +125,8 @@ def demo_forum(now: datetime) -> SampleForum:
             ],
         ),
     ]
+    if lifecycle:
+        topics += _lifecycle_topics(post)
     return SampleForum(
         topics=topics,
         categories=[
@@ -128,3 +135,45 @@ def demo_forum(now: datetime) -> SampleForum:
         ],
         page_size=4,  # small pages, so the demo also pages through the topic list
     )
+
+
+def _lifecycle_topics(post: Callable[..., SamplePost]) -> list[SampleTopic]:
+    """A re-post (120 met silence, so its author asked again in 121) and a burst (130-132:
+    the signed-files app broke for three customers within an hour)."""
+    return [
+        SampleTopic(
+            120,
+            "Оплата карткою не проходить",
+            [
+                post("maria_shop", 80, "Оплата карткою на сайті не проходить, помилка 3DS."),
+                post("integrator_max", 75, "Підтверджую, у двох наших клієнтів так само."),
+            ],
+        ),
+        SampleTopic(
+            121,
+            "Оплата карткою не проходить!",
+            [
+                post(
+                    "maria_shop",
+                    4,
+                    "Питаю вдруге, бо в /t/oplata-kartkoyu/120 ніхто не відповів: оплата досі "
+                    "не проходить.",
+                ),
+            ],
+        ),
+        *[
+            SampleTopic(
+                130 + n,
+                title,
+                [post(customer, hours, body)],
+                category_id=7,
+            )
+            for n, (customer, hours, title, body) in enumerate(
+                [
+                    ("fop_kovalenko", 3.0, "Підпис не працює", "Після оновлення підпис зависає."),
+                    ("lviv_pharm", 2.6, "Signed Files: помилка 502", "Підпис повертає 502."),
+                    ("agro_dnipro", 2.2, "Не підписуються накладні", "Жодна накладна не йде."),
+                ]
+            )
+        ],
+    ]

@@ -1,0 +1,140 @@
+"""Bursts: when an app breaks for everyone, many customers post at once and each waits alone.
+Several new topics of one app within a short window, well above its usual rate, are one likely
+outage: one grouped finding that asks the developer to acknowledge once, publicly, for everyone.
+
+Pure: given a forum's open topics, each topic's app and responders, the settings and `now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from forumwatch.model import Evidence, Finding, Responders, Role, Stage, Topic, TopicKey
+from rules.answers import ACKNOWLEDGERS, first_answer, silent_responders
+from rules.clock import wait_text
+
+HISTORY = timedelta(days=30)  # the app's usual rate is measured over this long before a burst
+MIN_HISTORY = timedelta(days=1)  # with less known history there is no "usual" to compare with
+
+
+@dataclass(frozen=True)
+class BurstSettings:
+    topics: int = 3  # at least this many new topics of one app ...
+    window: timedelta = timedelta(hours=2)  # ... within this long ...
+    factor: float = 3.0  # ... and at least this many times the app's usual rate
+
+
+@dataclass(frozen=True)
+class Burst:
+    app_id: str
+    topics: tuple[Topic, ...]  # oldest first
+    usual: float  # the app's usual number of new topics per window
+    threshold: int  # how many topics made it a burst
+
+    @property
+    def key(self) -> TopicKey:
+        """A burst's finding lives on its first topic, under the rule `burst`."""
+        return self.topics[0].key
+
+    @property
+    def keys(self) -> frozenset[TopicKey]:
+        return frozenset(t.key for t in self.topics)
+
+
+def find_bursts(
+    topics: Iterable[Topic],
+    app_of: Callable[[Topic], str],
+    settings: BurstSettings,
+    now: datetime,
+) -> list[Burst]:
+    """Every burst among the topics that existed at `now`, per app (forum-wide without apps)."""
+    if settings.topics < 2:
+        return []
+    by_app: dict[str, list[Topic]] = {}
+    for topic in topics:
+        if topic.created_at <= now:
+            by_app.setdefault(app_of(topic), []).append(topic)
+    bursts: list[Burst] = []
+    for app_id, own in sorted(by_app.items()):
+        bursts += _bursts_of_app(app_id, sorted(own, key=lambda t: (t.created_at, t.id)), settings)
+    return bursts
+
+
+def _bursts_of_app(app_id: str, own: Sequence[Topic], settings: BurstSettings) -> list[Burst]:
+    """Windows of `settings.window` holding at least `settings.topics` topics and `factor` times
+    the app's usual count, each burst extended while its topics keep coming that densely."""
+    bursts: list[Burst] = []
+    start = 0
+    while start < len(own):
+        first = own[start]
+        end = start
+        while end + 1 < len(own) and own[end + 1].created_at - first.created_at <= settings.window:
+            end += 1
+        usual = _usual(own, start, settings.window)
+        count = end - start + 1
+        if count < settings.topics or usual is None or count < settings.factor * usual:
+            start += 1
+            continue
+        while end + 1 < len(own) and (
+            own[end + 1].created_at - own[end + 2 - settings.topics].created_at <= settings.window
+        ):
+            end += 1  # the burst goes on while topics keep coming this densely
+        bursts.append(Burst(app_id, tuple(own[start : end + 1]), usual, settings.topics))
+        start = end + 1
+    return bursts
+
+
+def _usual(own: Sequence[Topic], start: int, window: timedelta) -> float | None:
+    """The app's usual number of new topics per window before `own[start]`, over up to HISTORY;
+    None when less than MIN_HISTORY of it is known (a forum just added has no usual yet)."""
+    moment = own[start].created_at
+    span = min(HISTORY, moment - own[0].created_at)
+    if span < MIN_HISTORY:
+        return None
+    before = sum(1 for t in own[:start] if t.created_at >= moment - span)
+    return before * (window / span)
+
+
+def burst_finding(
+    burst: Burst, responders_of: Callable[[Topic], Responders], now: datetime
+) -> Finding | None:
+    """The grouped finding while some topic of the burst still waits for acknowledgement.
+
+    Escalated from the start: an outage is everyone's business at once, so the developer and
+    the quality staff hear it in one message.
+    """
+    waiting = [t for t in burst.topics if _unacknowledged(t, responders_of(t), now)]
+    if not waiting:
+        return None
+    first = burst.topics[0]
+    seen_at = burst.topics[burst.threshold - 1].created_at  # when it became a burst
+    span = wait_text(burst.topics[-1].created_at - first.created_at)
+    responders = responders_of(first)
+    evidence = tuple(
+        Evidence(1, t.author.username, Role.AUTHOR, t.created_at, note=f"#{t.id} {t.title}")
+        for t in waiting
+    )
+    app = f"app {burst.app_id}" if burst.app_id else "the forum"
+    summary = (
+        f"Likely outage: {len(burst.topics)} new topics about {app} within {span} (usually "
+        f"{burst.usual:.1f} in that time), {len(waiting)} still unacknowledged; acknowledge once, "
+        "publicly, for everyone"
+    )
+    return Finding(
+        key=burst.key,
+        rule="burst",
+        stage=Stage.ESCALATED,
+        opened_at=first.created_at,
+        due_at=seen_at,
+        escalate_at=seen_at,
+        evidence=evidence,
+        summary=summary,
+        silent=silent_responders(responders, ACKNOWLEDGERS),
+    )
+
+
+def _unacknowledged(topic: Topic, responders: Responders, now: datetime) -> bool:
+    answer = first_answer(topic, responders, ACKNOWLEDGERS)
+    return answer is None or answer.created_at > now
