@@ -31,6 +31,7 @@ from forumwatch.report import (
     credits_totals,
     findings_json,
     findings_table,
+    findings_tsv,
     progress_printer,
     summary_lines,
 )
@@ -207,10 +208,11 @@ def _print_report(report: CycleReport) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "tsv"]),
     default="table",
     show_default=True,
-    help="json prints an array for scripts.",
+    help="json prints an array for scripts; tsv one tab-separated line per finding, with a "
+    "header. The table fits the terminal (compact below 120 columns); piped, it is 160 wide.",
 )
 def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
     """Show what the rules flag now (or at --now) over the stored topics. Changes nothing.
@@ -227,8 +229,11 @@ def findings(config_path: Path | None, now: datetime | None, output_format: str)
             click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
         click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))
+    elif output_format == "tsv":
+        click.echo(findings_tsv(found, moment))
     else:
-        stdout().print(findings_table(found, moment))
+        out = stdout()
+        out.print(findings_table(found, moment, out.width))
 
 
 @cli.command()

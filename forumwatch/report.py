@@ -62,8 +62,36 @@ def findings_json(found: list[tuple[Finding, Topic]], now: datetime) -> list[dic
 _STAGE_STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
 
 
-def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
-    """A table a person reads: topic and link, rule, stage, who is silent and for how long."""
+COMPACT_BELOW = 120  # terminal columns: narrower terminals get the compact table
+
+
+def findings_tsv(found: list[tuple[Finding, Topic]], now: datetime) -> str:
+    """One line per finding, tab-separated, with a header: for pipes, awk and spreadsheets."""
+    header = ("forum", "topic_id", "rule", "stage", "waiting_hours", "silent", "title", "url")
+    lines = ["\t".join(header)]
+    for finding, topic in found:
+        cells = (
+            finding.key.forum_id,
+            finding.key.topic_id,
+            finding.rule,
+            finding.stage.value,
+            f"{finding.waiting_hours(now):.1f}",
+            ",".join(finding.silent),
+            topic.title,
+            topic.url,
+        )
+        lines.append("\t".join(" ".join(cell.split()) for cell in cells))
+    return "\n".join(lines)
+
+
+def findings_table(found: list[tuple[Finding, Topic]], now: datetime, width: int = 200) -> Table:
+    """A table a person reads: topic and link, rule, stage, who is silent and for how long.
+
+    Below COMPACT_BELOW columns it keeps what fits without cutting words: the topic (its title
+    a link where the terminal supports it), rule, stage and wait; `forumwatch topic` has the rest.
+    """
+    if width < COMPACT_BELOW:
+        return _compact_table(found, now)
     table = Table(
         title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
         caption="One topic's whole history: forumwatch topic FORUM:ID" if found else None,
@@ -86,6 +114,28 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
             wait_text(now - finding.opened_at),
             escape(", ".join(finding.silent)),
             evidence or "-",
+        )
+    return table
+
+
+def _compact_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
+    table = Table(
+        title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
+        caption="Details: forumwatch topic FORUM:ID" if found else None,
+        expand=False,
+    )
+    table.add_column("Forum:ID", no_wrap=True)
+    table.add_column("Topic", ratio=1)
+    table.add_column("Rule", no_wrap=True)
+    table.add_column("Stage", no_wrap=True)
+    table.add_column("Wait", no_wrap=True, justify="right")
+    for finding, topic in found:
+        table.add_row(
+            f"{finding.key.forum_id}:{finding.key.topic_id}",
+            f"[link={topic.url}]{escape(topic.title)}[/link]",
+            finding.rule,
+            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",
+            wait_text(now - finding.opened_at),
         )
     return table
 

@@ -119,3 +119,41 @@ def test_a_reposted_request_reads_as_one_ticket_from_the_first_topic(
     first = _history(config_path, "market:120")
     assert first["reposted_as"]["topic_id"] == "121"
     assert first["status"].startswith("re-posted as ") and first["findings"] == []
+
+
+def test_findings_fit_80_columns_without_cutting_words_and_pipe_as_tsv(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from forumwatch.config import load_config
+    from forumwatch.pipeline import current_findings
+    from forumwatch.report import findings_table
+    from forumwatch.store import Store
+
+    assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
+    config = load_config(config_path)
+    found = current_findings(Store(config.database, read_only=True), config, NOW)
+    screen = io.StringIO()
+    Console(file=screen, width=80, color_system=None).print(findings_table(found, NOW, 80))
+    lines = screen.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    words = {word for _, topic in found for word in topic.title.split()}
+    shown = {w.strip("│ ") for line in lines for w in line.split()}
+    assert words <= shown  # every word of every title whole, none cut mid-way
+
+    tsv = forumwatch("findings", "-c", str(config_path), "--now", AT, "--format", "tsv")
+    header, *rows = tsv.stdout.strip().split("\n")
+    assert header.split("\t") == [
+        "forum",
+        "topic_id",
+        "rule",
+        "stage",
+        "waiting_hours",
+        "silent",
+        "title",
+        "url",
+    ]
+    assert len(rows) == len(found) and all(len(r.split("\t")) == 8 for r in rows)
