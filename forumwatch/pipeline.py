@@ -21,7 +21,7 @@ from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Finding, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Finding, Responders, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
@@ -148,29 +148,34 @@ def evaluate_forum(
     rules = all_rules()
     open_topics = [t for t in topics if t.state is TopicState.OPEN]
     existing = [t for t in open_topics if t.created_at <= now]  # a backdated view: as it was
-    requests, superseded = find_requests(
-        existing, lambda t: responders_for(forum, t, members), forum.repost_window
-    )
+    known: dict[TopicKey, Responders] = {}
+
+    def responders_of(topic: Topic) -> Responders:
+        """Who answers the topic, looked up once per topic and cycle (a request's merged
+        topic keeps its latest topic's key, category and author, so its answer is the same)."""
+        if topic.key not in known:
+            known[topic.key] = responders_for(forum, topic, members)
+        return known[topic.key]
+
+    requests, superseded = find_requests(existing, responders_of, forum.repost_window)
     findings = []
     for topic in open_topics:
         if topic.key in superseded:
             continue  # its request is judged on the topic that re-posts it
         request = requests.get(topic.key)
         judged = request.as_one_topic() if request else topic
-        responders = responders_for(forum, judged, members)
+        responders = responders_of(judged)
         for rule in rules.values():
             finding = rule(judged, responders, sla, now)
             if finding is not None:
                 findings.append(request.reposted(finding) if request else finding)
     grouped: set[TopicKey] = set()
     requests_only = [  # customers' first tries: a re-post is no news of an outage
-        t
-        for t in existing
-        if t.key not in requests and awaits_answers(t, responders_for(forum, t, members))
+        t for t in existing if t.key not in requests and awaits_answers(t, responders_of(t))
     ]
     settings = burst_settings(forum)
-    for burst in find_bursts(requests_only, lambda t: app_id_of(forum, t), settings, now):
-        found = burst_finding(burst, lambda t: responders_for(forum, t, members), now)
+    for burst in find_bursts(requests_only, lambda t: responders_of(t).app_id, settings, now):
+        found = burst_finding(burst, responders_of, now)
         if found is not None:
             findings.append(found)
             grouped |= burst.keys
@@ -179,11 +184,6 @@ def evaluate_forum(
 
 def burst_settings(forum: ForumConfig) -> BurstSettings:
     return BurstSettings(forum.burst_topics, forum.burst_window, forum.burst_factor)
-
-
-def app_id_of(forum: ForumConfig, topic: Topic) -> str:
-    app = app_of(forum, topic)
-    return app.id if app else ""
 
 
 def evaluate_topics(
