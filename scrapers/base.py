@@ -112,6 +112,14 @@ def list_cutoff(settings: ForumSettings, since: datetime | None) -> datetime:
     return datetime.now(UTC) - timedelta(days=settings.lookback_days)
 
 
+def max_pages_reached(settings: ForumSettings) -> str:
+    """The warning when a topic list goes on past `max_pages`: never a silent cap."""
+    return (
+        f"forum '{settings.forum_id}': its topic list goes on past max_pages "
+        f"({settings.max_pages} pages), so older topics were not read; raise max_pages"
+    )
+
+
 def too_old(summary: TopicSummary, cutoff: datetime) -> bool:
     return summary.bumped_at is not None and summary.bumped_at < cutoff
 

@@ -20,6 +20,7 @@ from scrapers.base import (
     all_known,
     all_too_old,
     list_cutoff,
+    max_pages_reached,
     register,
 )
 from scrapers.http import PoliteClient
@@ -99,6 +100,8 @@ class DiscourseScraper:
             if not exhaustive and all_known(summaries, known, cutoff):
                 return
             url = self._next_page(listing.get("more_topics_url"))
+        if url is not None:
+            self.warnings.append(max_pages_reached(self.settings))
 
     def _summaries(self, rows: list[Any], where: parse.Where) -> list[TopicSummary]:
         """The page's rows as summaries; a malformed row is skipped with a warning, not the page."""

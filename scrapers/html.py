@@ -28,6 +28,7 @@ from scrapers.base import (
     all_known,
     all_too_old,
     list_cutoff,
+    max_pages_reached,
     register,
 )
 from scrapers.dates import UnparseableDate, parse_forum_date
@@ -105,6 +106,8 @@ class HtmlScraper:
             if not exhaustive and all_known(summaries, known, cutoff):
                 return
             url = self._link(page, self.profile.topic_list.next_page)
+        if url is not None and url not in seen_pages:
+            self.warnings.append(max_pages_reached(self.settings))
 
     async def _first_list_page(self, url: str, *, conditional: bool) -> HtmlPage | None:
         """The list's first page, None when a conditional request says it has not changed."""

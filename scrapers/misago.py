@@ -25,6 +25,7 @@ from scrapers.base import (
     all_known,
     all_too_old,
     list_cutoff,
+    max_pages_reached,
     register,
 )
 from scrapers.discourse_parse import Where, int_like, need
@@ -117,6 +118,7 @@ class MisagoScraper:
             if not exhaustive and all_known(summaries, known, cutoff):
                 return
             start = following
+        self.warnings.append(max_pages_reached(self.settings))
 
     def _summaries(self, rows: list[Any], where: Where) -> list[TopicSummary]:
         """The page's rows as summaries; a malformed row is skipped with a warning, not the page."""
