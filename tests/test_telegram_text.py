@@ -351,3 +351,14 @@ def test_status_empty() -> None:
 )
 def test_summary_message(count: int, language: str, text: str) -> None:
     assert summary_message(count, language) == text
+
+
+def test_the_bot_speaks_every_configured_language_completely() -> None:
+    from forumwatch.bot import _TEXT
+
+    for language in ("uk", "ru"):
+        assert set(_TEXT[language]) == set(_TEXT["en"]), language
+        for key, text in _TEXT[language].items():
+            fields = {part.split("}")[0] for part in text.split("{")[1:]}
+            english = {part.split("}")[0] for part in _TEXT["en"][key].split("{")[1:]}
+            assert fields == english, (language, key)  # the same placeholders
