@@ -7,6 +7,7 @@ Pure: given a forum's open topics, each topic's app and responders, the settings
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,21 +65,26 @@ def find_bursts(
 
 def _bursts_of_app(app_id: str, own: Sequence[Topic], settings: BurstSettings) -> list[Burst]:
     """Windows of `settings.window` holding at least `settings.topics` topics and `factor` times
-    the app's usual count, each burst extended while its topics keep coming that densely."""
+    the app's usual count, each burst extended while its topics keep coming that densely.
+
+    Linear in the app's topics, but for a log factor: windows and history are found by bisection
+    over the sorted creation times (a forum holds 100,000 topics).
+    """
+    times = [topic.created_at for topic in own]
     bursts: list[Burst] = []
     start = 0
     while start < len(own):
-        first = own[start]
-        end = start
-        while end + 1 < len(own) and own[end + 1].created_at - first.created_at <= settings.window:
-            end += 1
-        usual = _usual(own, start, settings.window)
+        end = bisect_right(times, times[start] + settings.window) - 1
         count = end - start + 1
-        if count < settings.topics or usual is None or count < settings.factor * usual:
+        if count < settings.topics:
+            start += 1
+            continue
+        usual = _usual(times, start, settings.window)
+        if usual is None or count < settings.factor * usual:
             start += 1
             continue
         while end + 1 < len(own) and (
-            own[end + 1].created_at - own[end + 2 - settings.topics].created_at <= settings.window
+            times[end + 1] - times[end + 2 - settings.topics] <= settings.window
         ):
             end += 1  # the burst goes on while topics keep coming this densely
         bursts.append(Burst(app_id, tuple(own[start : end + 1]), usual, settings.topics))
@@ -86,14 +92,14 @@ def _bursts_of_app(app_id: str, own: Sequence[Topic], settings: BurstSettings) -
     return bursts
 
 
-def _usual(own: Sequence[Topic], start: int, window: timedelta) -> float | None:
-    """The app's usual number of new topics per window before `own[start]`, over up to HISTORY;
-    None when less than MIN_HISTORY of it is known (a forum just added has no usual yet)."""
-    moment = own[start].created_at
-    span = min(HISTORY, moment - own[0].created_at)
+def _usual(times: Sequence[datetime], start: int, window: timedelta) -> float | None:
+    """The app's usual number of new topics per window before `times[start]`, over up to
+    HISTORY; None when less than MIN_HISTORY of it is known (a new forum has no usual yet)."""
+    moment = times[start]
+    span = min(HISTORY, moment - times[0])
     if span < MIN_HISTORY:
         return None
-    before = sum(1 for t in own[:start] if t.created_at >= moment - span)
+    before = start - bisect_left(times, moment - span)
     return before * (window / span)
 
 

@@ -18,6 +18,7 @@ from forumwatch.model import Finding, Responders, Topic, TopicKey
 from rules.answers import ACKNOWLEDGERS, first_answer
 from rules.clock import wait_text
 
+MAX_CANDIDATES = 20  # an author's nearest earlier topics compared (a prolific one has hundreds)
 SIMILAR_TITLES = 0.9  # difflib ratio of normalised titles that makes two topics one request
 ACKNOWLEDGING_RULES = frozenset({"unanswered", "masked_silence"})  # become `reposted`
 _NUMBER = re.compile(r"\d+")
@@ -94,7 +95,8 @@ def _reposts_of_one_author(
 ) -> dict[TopicKey, Topic]:
     links: dict[TopicKey, Topic] = {}
     for index, later in enumerate(own):
-        for earlier in reversed(own[:index]):  # the nearest earlier topic first
+        candidates = own[max(0, index - MAX_CANDIDATES) : index]
+        for earlier in reversed(candidates):  # the nearest earlier topic first
             if later.created_at - earlier.created_at > window:
                 break
             if later.created_at <= earlier.created_at:
