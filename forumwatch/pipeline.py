@@ -218,6 +218,7 @@ class Scraped:
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
     # URL → [ETag, Last-Modified] of list pages (HTML engines), for the next run's requests
     page_validators: dict[str, list[str | None]] | None = None
+    category_slugs: dict[int, str] | None = None  # as the scraper last read them (Discourse)
 
 
 async def scrape_forum(
@@ -230,6 +231,7 @@ async def scrape_forum(
     time_limit: float | None = None,
     watched: Mapping[str, str] | None = None,
     page_validators: dict[str, list[str | None]] | None = None,
+    category_slugs: dict[int, str] | None = None,
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
@@ -246,6 +248,8 @@ async def scrape_forum(
     if hasattr(scraper, "page_validators"):  # conditional requests for unchanged list pages
         scraper.page_validators = dict(page_validators or {})
         scraped.page_validators = scraper.page_validators
+    if hasattr(scraper, "category_cache") and not exhaustive:  # a full scan reads them afresh
+        scraper.category_cache = category_slugs
     try:
         async with asyncio.timeout(time_limit):
             await _poll(scraper, forum, known, now, progress, scraped, exhaustive, watched or {})
@@ -264,6 +268,7 @@ async def scrape_forum(
         )
     finally:
         scraped.result.warnings += getattr(scraper, "warnings", [])
+        scraped.category_slugs = getattr(scraper, "category_cache", None)
         await scraper.aclose()
     return scraped
 
@@ -613,6 +618,7 @@ def run_cycle(
                 time_limit=remaining,
                 watched=watched,
                 page_validators=store.page_validators(forum.id),
+                category_slugs=store.category_slugs(forum.id),
             )
         )
         result = scraped.result
@@ -628,6 +634,7 @@ def run_cycle(
                     store.save_group_members(forum.id, group, usernames)
                 if scraped.page_validators is not None:
                     store.save_page_validators(forum.id, scraped.page_validators)
+                store.save_category_slugs(forum.id, scraped.category_slugs)
                 if exhaustive:
                     store.full_scan_done(forum.id, now)
                 report.transitions += _apply(store, forum, config, now, active, backlog, result)

@@ -62,13 +62,13 @@ __all__ = [
 
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
-SCHEMA_VERSION = 4  # 3: the credits ledger; 4: validators of HTML list pages
+SCHEMA_VERSION = 5  # 3: credits ledger; 4: HTML list validators; 5: cached category slugs
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
     last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT,
     failing_since TEXT, health_told_at TEXT, health_times_told INTEGER DEFAULT 0,
-    page_validators TEXT
+    page_validators TEXT, category_slugs TEXT
 );
 CREATE TABLE IF NOT EXISTS group_members (
     forum_id TEXT, group_name TEXT, username TEXT,
@@ -601,6 +601,20 @@ class Store(ChatsMixin):
             return  # keep re-runs write-free
         text = json.dumps(validators, sort_keys=True) if validators else None
         self.db.table("forums").update(forum_id, {"page_validators": text})
+
+    @_translating
+    def category_slugs(self, forum_id: str) -> dict[int, str] | None:
+        """The forum's category id → slug map as last read, or None."""
+        row = self._row("SELECT category_slugs FROM forums WHERE id = ?", forum_id) or {}
+        stored = json.loads(row.get("category_slugs") or "null")
+        return {int(k): v for k, v in stored.items()} if isinstance(stored, dict) else None
+
+    @_translating
+    def save_category_slugs(self, forum_id: str, slugs: dict[int, str] | None) -> None:
+        if not slugs or self.category_slugs(forum_id) == slugs:
+            return  # keep re-runs write-free
+        text = json.dumps({str(k): v for k, v in sorted(slugs.items())})
+        self.db.table("forums").update(forum_id, {"category_slugs": text})
 
     @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:

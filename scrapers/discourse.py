@@ -48,6 +48,10 @@ class DiscourseScraper:
         self.base_url = settings.url.rstrip("/")
         self.http = PoliteClient(settings, transport=transport)
         self._category_slugs: dict[int, str] | None = None
+        # id → slug as the last run read it, kept between runs by the pipeline (None: unknown):
+        # trusted until a topic names a category it lacks, or the pipeline clears it on a full
+        # scan, so a quiet run costs no /categories.json
+        self.category_cache: dict[int, str] | None = None
         self._category_lock = asyncio.Lock()
         self.warnings: list[str] = []  # rows skipped as malformed; the pipeline reports them
         # topics dated after this are refused; the pipeline may set max(clock, --now) + slack
@@ -145,7 +149,8 @@ class DiscourseScraper:
         inlined = {parse.int_like(p.get("id")) for p in posts}
         missing = [i for i in ids if i not in inlined]
         posts += await self._fetch_posts(summary.topic_id, missing)
-        ctx = parse.TopicContext(self.base_url, await self.category_slugs(), summary)
+        category = parse.int_like(data.get("category_id")) if isinstance(data, dict) else None
+        ctx = parse.TopicContext(self.base_url, await self.category_slugs(category), summary)
         kept = [p for p in posts if not _deleted(p, where)]
         topic = parse.topic_from_json(data, kept, ctx, where)
         check_topic(topic, latest_plausible(self.not_after))
@@ -199,15 +204,20 @@ class DiscourseScraper:
         where = parse.Where(self.settings.forum_id, self.http.absolute(path, params))
         return parse.members_page(data, where)
 
-    async def category_slugs(self) -> dict[int, str]:
-        """id → slug, fetched once per scraper; {} when /categories.json cannot be read."""
+    async def category_slugs(self, needed: int | None = None) -> dict[int, str]:
+        """id → slug: the cached map while it knows `needed`, else /categories.json, read at
+        most once per scraper; {} when it cannot be read."""
         async with self._category_lock:
+            cache = self.category_cache
+            if self._category_slugs is None and cache and (needed is None or needed in cache):
+                return cache
             if self._category_slugs is None:
                 try:
                     data = await self.http.get_json("/categories.json")
                 except ScrapeError:
                     data = None  # topics keep their category_id; the slug is a nicety
                 self._category_slugs = parse.category_slugs(data)
+                self.category_cache = self._category_slugs or cache
             return self._category_slugs
 
 
