@@ -200,6 +200,8 @@ def fill(path: Path, topics: int, base_url: str = PLACEHOLDER) -> dict[str, int]
     with store.transaction():
         changes = pipeline._apply(store, forum, config, BASE, [], backlog=True)
         store.full_scan_done(FORUM_ID, BASE)
+        # what the real first (full) cycle keeps for the next ones: the category slugs
+        store.save_category_slugs(FORUM_ID, {c: f"app-{c}" for c in range(1, APPS + 1)})
     counts["findings"] = sum(1 for c in changes if c.stored.is_open)
     report = pipeline.CycleReport(now=BASE, dry_run=False)
     report.forums.append(pipeline.ForumResult(FORUM_ID, topics_listed=topics))
