@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 
 class PostKind(StrEnum):
@@ -102,24 +103,27 @@ class Responders:
     app_id: str = ""  # the app the topic belongs to, "" when the forum has no apps configured
     ignored: frozenset[str] = frozenset()  # bots and automation: they neither answer nor ask
 
+    @cached_property
+    def _folded(self) -> dict[str, frozenset[str]]:
+        """Each name set casefolded once per Responders: rules ask about every post."""
+        sets = ("developers", "developer_groups", "staff", "staff_groups", "ignored")
+        return {name: frozenset(n.casefold() for n in getattr(self, name)) for name in sets}
+
     def ignores(self, author: Author) -> bool:
-        return author.username.casefold() in _folded(self.ignored)
+        return author.username.casefold() in self._folded["ignored"]
 
     def role_of(self, author: Author, topic: Topic) -> Role:
         """The author's role in this topic; a developer account stays a developer everywhere."""
         name = author.username.casefold()
         roles = {r.casefold() for r in author.forum_roles}
-        if name in _folded(self.developers) or roles & _folded(self.developer_groups):
+        folded = self._folded
+        if name in folded["developers"] or roles & folded["developer_groups"]:
             return Role.DEVELOPER
-        if name in _folded(self.staff) or roles & _folded(self.staff_groups):
+        if name in folded["staff"] or roles & folded["staff_groups"]:
             return Role.STAFF
         if name == topic.author.username.casefold():
             return Role.AUTHOR
         return Role.OTHER
-
-
-def _folded(names: frozenset[str]) -> set[str]:
-    return {n.casefold() for n in names}
 
 
 @dataclass(frozen=True)
