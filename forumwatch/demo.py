@@ -12,7 +12,7 @@ from rich.padding import Padding
 from forumwatch.config import Config, load_config
 from forumwatch.escalation import Change, Transition
 from forumwatch.model import TopicKey
-from forumwatch.pipeline import current_findings, run_cycle
+from forumwatch.pipeline import current_findings, run_cycle, told_with_its_burst
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.sample_forum.demo_scenario import (
     DEMO_CONFIG,
@@ -44,10 +44,7 @@ def _show_telegram(
     summary per chat; later findings go one by one like these, a burst's topics in its one
     message)."""
     opened = [
-        t
-        for t in changes
-        if t.change is Change.OPENED
-        and (t.stored.finding.rule == "burst" or t.stored.finding.key not in grouped)
+        t for t in changes if t.change is Change.OPENED and not told_with_its_burst(t, grouped)
     ]
     if not opened:
         return

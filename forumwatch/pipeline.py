@@ -9,7 +9,7 @@ import asyncio
 import html
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -372,7 +372,7 @@ def _apply(
                 store.book_credit(credit)
         if not change.notifies or (held and change.change is Change.OPENED):
             continue
-        if _told_with_its_burst(change, evaluation):
+        if told_with_its_burst(change, evaluation.grouped):
             continue
         app_id = apps.get(change.stored.finding.key, "")
         for index, notifier in enumerate(active):
@@ -398,15 +398,11 @@ def _apply(
     return changes
 
 
-def _told_with_its_burst(change: Transition, evaluation: Evaluation) -> bool:
-    """True for a new finding of a topic inside an open burst: the burst's one message tells
-    it, with all the others."""
+def told_with_its_burst(change: Transition, grouped: Collection[TopicKey]) -> bool:
+    """True for a new finding of a topic inside an open burst (`grouped`): the burst's one
+    message tells it, with all the others."""
     finding = change.stored.finding
-    return (
-        change.change is Change.OPENED
-        and finding.rule != "burst"
-        and finding.key in evaluation.grouped
-    )
+    return change.change is Change.OPENED and finding.rule != "burst" and finding.key in grouped
 
 
 def _booked_before(store: Store, evaluation: Evaluation, credit: Credit) -> bool:
@@ -450,10 +446,7 @@ def _hold(
     """Tell the console (as a warning) and the Telegram admins why notifications are held."""
     if result is not None:
         result.warnings.append(reason)
-    if config.telegram is not None:
-        text = f"⏸ {html.escape(reason)}"
-        for admin in config.telegram.admins:
-            store.enqueue_note(forum.id, f"held {iso(now)}", CHANNEL, str(admin), text, now)
+    _note_admins(store, config, forum.id, "held", f"⏸ {html.escape(reason)}", now)
 
 
 def _explained(
@@ -676,8 +669,16 @@ def _tell_admins(
     with store.transaction():
         store.save_forum_health(forum_id, health)
         if text is not None:
-            for admin in config.telegram.admins:
-                store.enqueue_note(forum_id, f"health {iso(now)}", CHANNEL, str(admin), text, now)
+            _note_admins(store, config, forum_id, "health", text, now)
+
+
+def _note_admins(
+    store: Store, config: Config, forum_id: str, kind: str, text: str, now: datetime
+) -> None:
+    """Queue `text` (HTML) for every Telegram admin, once per (kind, moment)."""
+    admins = config.telegram.admins if config.telegram is not None else []
+    for admin in admins:
+        store.enqueue_note(forum_id, f"{kind} {iso(now)}", CHANNEL, str(admin), text, now)
 
 
 def _watched(store: Store, forum: ForumConfig, now: datetime) -> dict[str, str]:
