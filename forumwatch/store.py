@@ -554,7 +554,7 @@ class Store(ChatsMixin):
         ).fetchone()
         last_ok = parse_iso(row[0]) if row else None
         failed = self.db.execute(
-            f"SELECT count(*), max(r.now) FROM runs r WHERE r.now > ? AND {failed_on_it}",
+            f"SELECT count(*) FROM runs r WHERE r.now > ? AND {failed_on_it}",
             [iso(last_ok or since), forum_id],
         ).fetchone()
         last_run = self.db.execute("SELECT max(now) FROM runs").fetchone()[0]
@@ -591,30 +591,35 @@ class Store(ChatsMixin):
     @_translating
     def page_validators(self, forum_id: str) -> dict[str, list[str | None]]:
         """URL → [ETag, Last-Modified] of the forum's list pages as last read."""
-        row = self._row("SELECT page_validators FROM forums WHERE id = ?", forum_id) or {}
-        stored = json.loads(row.get("page_validators") or "{}")
+        stored = self._forum_json(forum_id, "page_validators")
         return stored if isinstance(stored, dict) else {}
 
     @_translating
     def save_page_validators(self, forum_id: str, validators: dict[str, list[str | None]]) -> None:
-        if self.page_validators(forum_id) == validators:
-            return  # keep re-runs write-free
-        text = json.dumps(validators, sort_keys=True) if validators else None
-        self.db.table("forums").update(forum_id, {"page_validators": text})
+        self._save_forum_json(forum_id, "page_validators", validators or None)
 
     @_translating
     def category_slugs(self, forum_id: str) -> dict[int, str] | None:
         """The forum's category id → slug map as last read, or None."""
-        row = self._row("SELECT category_slugs FROM forums WHERE id = ?", forum_id) or {}
-        stored = json.loads(row.get("category_slugs") or "null")
+        stored = self._forum_json(forum_id, "category_slugs")
         return {int(k): v for k, v in stored.items()} if isinstance(stored, dict) else None
 
     @_translating
     def save_category_slugs(self, forum_id: str, slugs: dict[int, str] | None) -> None:
-        if not slugs or self.category_slugs(forum_id) == slugs:
-            return  # keep re-runs write-free
-        text = json.dumps({str(k): v for k, v in sorted(slugs.items())})
-        self.db.table("forums").update(forum_id, {"category_slugs": text})
+        if slugs:  # an unknown map never clears a known one
+            self._save_forum_json(forum_id, "category_slugs", {str(k): v for k, v in slugs.items()})
+
+    def _forum_json(self, forum_id: str, column: str) -> Any:
+        """A JSON column of the forum's row, decoded (None when empty)."""
+        row = self._row(f"SELECT {column} FROM forums WHERE id = ?", forum_id) or {}
+        return json.loads(row.get(column) or "null")
+
+    def _save_forum_json(self, forum_id: str, column: str, value: Any) -> None:
+        """Store `value` as JSON in the forum's row (None clears it); re-runs stay write-free."""
+        if self._forum_json(forum_id, column) == value:
+            return
+        text = json.dumps(value, sort_keys=True) if value is not None else None
+        self.db.table("forums").update(forum_id, {column: text})
 
     @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:
