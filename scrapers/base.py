@@ -112,6 +112,28 @@ def list_cutoff(settings: ForumSettings, since: datetime | None) -> datetime:
     return datetime.now(UTC) - timedelta(days=settings.lookback_days)
 
 
+def rows_as_summaries(
+    rows: list[Any],
+    parse_row: Callable[[Any], TopicSummary],
+    settings: ForumSettings,
+    where: str,
+    warnings: list[str],
+    noun: str = "topic-list",
+) -> list[TopicSummary]:
+    """A list page's rows as summaries; a malformed row is skipped with a warning, not the
+    page (`where` is the page's URL)."""
+    summaries = []
+    for number, row in enumerate(rows, 1):
+        try:
+            summaries.append(parse_row(row))
+        except BadResponse as err:
+            warnings.append(
+                f"forum '{settings.forum_id}': {noun} row {number} of {where} "
+                f"skipped: {err.problem}; the rest of the list is read"
+            )
+    return summaries
+
+
 def max_pages_reached(settings: ForumSettings) -> str:
     """The warning when a topic list goes on past `max_pages`: never a silent cap."""
     return (

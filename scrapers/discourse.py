@@ -22,6 +22,7 @@ from scrapers.base import (
     list_cutoff,
     max_pages_reached,
     register,
+    rows_as_summaries,
 )
 from scrapers.http import PoliteClient
 from scrapers.validate import check_topic, latest_plausible
@@ -108,17 +109,10 @@ class DiscourseScraper:
             self.warnings.append(max_pages_reached(self.settings))
 
     def _summaries(self, rows: list[Any], where: parse.Where) -> list[TopicSummary]:
-        """The page's rows as summaries; a malformed row is skipped with a warning, not the page."""
-        summaries = []
-        for number, row in enumerate(rows, 1):
-            try:
-                summaries.append(parse.summary_from_row(row, where))
-            except BadResponse as err:
-                self.warnings.append(
-                    f"forum '{self.settings.forum_id}': topic-list row {number} of {where.url} "
-                    f"skipped: {err.problem}; the rest of the list is read"
-                )
-        return summaries
+        def read(row: Any) -> TopicSummary:
+            return parse.summary_from_row(row, where)
+
+        return rows_as_summaries(rows, read, self.settings, where.url, self.warnings)
 
     def _next_page(self, more_topics_url: Any) -> str | None:
         """The next page's path: absent means last page; pages are fetched as .json."""

@@ -188,6 +188,7 @@ class HtmlScraper:
                     posts.append(post)
             next_url = self._link(page, selectors.next_page)
             page = await self.page(next_url) if next_url and next_url not in visited else None
+        category, category_id = self._category(first)
         topic = Topic(
             forum_id=self.settings.forum_id,
             id=summary.topic_id,
@@ -197,8 +198,8 @@ class HtmlScraper:
             created_at=posts[0].created_at,
             posts=tuple(posts),
             state=self._state(first),
-            category=self._category(first)[0],
-            category_id=self._category(first)[1],
+            category=category,
+            category_id=category_id,
             last_activity_at=max(p.created_at for p in posts),
         )
         check_topic(topic, latest_plausible(self.not_after))

@@ -27,6 +27,7 @@ from scrapers.base import (
     list_cutoff,
     max_pages_reached,
     register,
+    rows_as_summaries,
 )
 from scrapers.discourse_parse import Where, int_like, need
 from scrapers.http import Params, PoliteClient
@@ -121,17 +122,11 @@ class MisagoScraper:
         self.warnings.append(max_pages_reached(self.settings))
 
     def _summaries(self, rows: list[Any], where: Where) -> list[TopicSummary]:
-        """The page's rows as summaries; a malformed row is skipped with a warning, not the page."""
-        summaries = []
-        for number, row in enumerate(rows, 1):
-            try:
-                summaries.append(parse.summary_from_row(row, where))
-            except BadResponse as err:
-                self.warnings.append(
-                    f"forum '{self.settings.forum_id}': thread-list row {number} of {where.url} "
-                    f"skipped: {err.problem}; the rest of the list is read"
-                )
-        return summaries
+        def read(row: Any) -> TopicSummary:
+            return parse.summary_from_row(row, where)
+
+        warnings = self.warnings
+        return rows_as_summaries(rows, read, self.settings, where.url, warnings, "thread-list")
 
     async def fetch_topic(self, summary: TopicSummary) -> Topic:
         """Every page of /api/threads/{id}/posts/ (posts and events), mapped to the model.
