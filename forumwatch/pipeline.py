@@ -15,18 +15,20 @@ from datetime import UTC, datetime, timedelta
 
 from telegram.error import InvalidToken, TelegramError
 
+from forumwatch import incremental
 from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
 from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Finding, Responders, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Author, Finding, Responders, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
 from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, iso
+from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
 from rules.base import all_rules
 from rules.bursts import BurstSettings, burst_finding, find_bursts
@@ -142,13 +144,20 @@ def evaluate_forum(
     config: Config,
     now: datetime,
     members: GroupMembers | None = None,
+    *,
+    bursts: bool = True,
+    known: dict[TopicKey, Responders] | None = None,
 ) -> Evaluation:
-    """Every rule over every open topic; a re-posted request is judged once, as one topic."""
+    """Every rule over every open topic; a re-posted request is judged once, as one topic.
+
+    `bursts=False` leaves bursts out (an incremental cycle finds them over the whole forum's
+    rows, see `_burst_changes`); `known` collects each topic's responders for the caller.
+    """
     sla = config.sla_for(forum)
     rules = all_rules()
     open_topics = [t for t in topics if t.state is TopicState.OPEN]
     existing = [t for t in open_topics if t.created_at <= now]  # a backdated view: as it was
-    known: dict[TopicKey, Responders] = {}
+    known = {} if known is None else known
 
     def responders_of(topic: Topic) -> Responders:
         """Who answers the topic, looked up once per topic and cycle (a request's merged
@@ -169,6 +178,8 @@ def evaluate_forum(
             finding = rule(judged, responders, sla, now)
             if finding is not None:
                 findings.append(request.reposted(finding) if request else finding)
+    if not bursts:
+        return Evaluation(findings, requests, superseded)
     grouped: set[TopicKey] = set()
     requests_only = [  # customers' first tries: a re-post is no news of an outage
         t for t in existing if t.key not in requests and awaits_answers(t, responders_of(t))
@@ -336,45 +347,40 @@ def _apply(
     backlog: bool = False,
     result: ForumResult | None = None,
 ) -> list[Transition]:
-    """Inside one transaction: evaluate the forum's stored topics and record what changed.
+    """Inside one transaction: judge the forum's topics that may have changed and record what
+    changed (see forumwatch.incremental: the rest keep their stored findings).
 
     `backlog`: the forum's first cycle; what it finds is old news, told as one summary per
     recipient by the notifiers that summarise backlogs. A cycle that would open findings on
     too many topics at once (see `storm_reason`) stores them but holds their notifications,
     and says why in `result`'s warnings and to the Telegram admins.
     """
-    topics = store.topics(forum.id, TopicState.OPEN)
-    titles = {t.key: (t.title, t.url) for t in topics}
-    apps = {t.key: (app.id if (app := app_of(forum, t)) else "") for t in topics}
-    stored = store.findings(forum.id)  # resolutions keep the title stored with them
     members = store.group_members(forum.id)
-    evaluation = evaluate_forum(topics, forum, config, now, members)
-    found = evaluation.findings
+    plan = incremental.plan(store, forum, config, members, now)
+    telegram = next((n for n in active if isinstance(n, TelegramNotifier)), None)
+    judging = _Judging(store, forum, config, now, members, telegram if not backlog else None)
+    for batch in incremental.batches(store, forum.id, plan.groups):
+        judging.judge(batch)
+    if plan.changed or plan.full or any(c.change is Change.OPENED for c, _ in judging.changes):
+        judging.judge_bursts()  # only new or changed topics make or end a burst
+    store.save_eval_state(forum.id, incremental.fingerprint(forum, config, members), now)
     if result is not None:
-        result.grouped = evaluation.grouped
-    changes = transitions(found, stored, titles, now)
-    changes = [_explained(store, forum, change, now, members, evaluation) for change in changes]
-    held = None if backlog else storm_reason(forum, changes, len(topics))
+        result.grouped = judging.grouped
+    changes = sorted(
+        judging.changes, key=lambda pair: (pair[0].stored.finding.key, pair[0].stored.finding.rule)
+    )
+    transitions_only = [change for change, _ in changes]
+    held = (
+        None if backlog else storm_reason(forum, transitions_only, store.open_topic_count(forum.id))
+    )
     if held is not None:
         _hold(store, config, forum, held, now, result)
     backlog_counts: dict[tuple[int, str], int] = {}
-    by_key = {t.key: t for t in topics}
-    for change in changes:
-        if change.replaces is not None:
-            store.rename_finding(change.stored.finding.key, change.replaces, change.stored)
-        store.save_finding(change.stored)
-        finding = change.stored.finding
-        if change.change is Change.OPENED and config.credits is not None:
-            credit = credit_for(
-                finding, by_key[finding.key], apps.get(finding.key, ""), config.credits, now
-            )
-            if credit is not None and not _booked_before(store, evaluation, credit):
-                store.book_credit(credit)
+    for change, app_id in changes:
         if not change.notifies or (held and change.change is Change.OPENED):
             continue
-        if told_with_its_burst(change, evaluation.grouped):
+        if told_with_its_burst(change, judging.grouped):
             continue
-        app_id = apps.get(change.stored.finding.key, "")
         for index, notifier in enumerate(active):
             if backlog and notifier.summarises_backlog and change.change is Change.OPENED:
                 stage = change.stored.finding.stage
@@ -386,16 +392,148 @@ def _apply(
         notifier = active[index]
         text = notifier.backlog_text(forum, count)
         store.enqueue_note(forum.id, "backlog", notifier.channel, recipient, text, now)
-    telegram = next((n for n in active if isinstance(n, TelegramNotifier)), None)
     if telegram is not None and not backlog:
         remind(store, telegram, forum.id, now)
-        warn_before = telegram.settings.warn_before
-        if warn_before is not None:
+    return transitions_only
+
+
+class _Judging:
+    """One forum's judging in one cycle, batch by batch: each batch's changes are stored at
+    once (findings, credits, the topics' facts); their notifications wait for the storm check."""
+
+    def __init__(
+        self,
+        store: Store,
+        forum: ForumConfig,
+        config: Config,
+        now: datetime,
+        members: GroupMembers,
+        telegram: TelegramNotifier | None,
+    ) -> None:
+        self.store, self.forum, self.config, self.now = store, forum, config, now
+        self.members = members
+        self.telegram = telegram  # heads-ups before deadlines (not in a backlog cycle)
+        self.sla = config.sla_for(forum)
+        self.rules = list(all_rules().values())
+        self.warn_before = incremental.warn_before_of(config)
+        self.changes: list[tuple[Transition, str]] = []  # with the topic's app
+        self.grouped: frozenset[TopicKey] = frozenset()
+
+    def judge(self, batch: list[Topic]) -> None:
+        """Judge whole authors' topics: findings against the stored ones of these topics."""
+        store, forum, now = self.store, self.forum, self.now
+        known: dict[TopicKey, Responders] = {}
+        evaluation = evaluate_forum(
+            batch, forum, self.config, now, self.members, bursts=False, known=known
+        )
+        ids = [t.id for t in batch]
+        stored = {k: v for k, v in store.findings_of(forum.id, ids).items() if k[1] != "burst"}
+        by_key = {t.key: t for t in batch}
+        titles = {t.key: (t.title, t.url) for t in batch}
+        found = evaluation.findings
+        for change in transitions(found, stored, titles, now):
+            change = _explained(store, forum, change, now, self.members, evaluation)
+            self._record(change, evaluation, by_key)
+        store.save_facts(forum.id, self._facts(batch, evaluation, known))
+        if self.telegram is not None and self.warn_before is not None:
             holding = {(f.key, f.rule) for f in found}
-            soon = evaluate_topics(topics, forum, config, now + warn_before, members)
+            soon = evaluate_topics(batch, forum, self.config, now + self.warn_before, self.members)
             upcoming = [f for f in soon if (f.key, f.rule) not in holding]
-            warn(store, telegram, forum.id, upcoming, {t.key: t for t in topics}, apps, now)
-    return changes
+            apps = {t.key: self._responders(t, known).app_id for t in batch}
+            warn(store, self.telegram, forum.id, upcoming, by_key, apps, now)
+
+    def judge_bursts(self) -> None:
+        """Bursts over the forum's customer topics' rows; whole topics only for a burst's own."""
+        store, forum, now = self.store, self.forum, self.now
+        rows = store.light_topics(
+            forum.id,
+            state=TopicState.OPEN,
+            created_until=now + timedelta(microseconds=1),
+            customers_only=True,
+            without_reposts=True,
+        )
+        app_of_key = {r.key: r.app_id for r in rows}
+        stubs = [
+            Topic(forum.id, r.key.topic_id, r.url, r.title, Author(r.author), r.created_at, ())
+            for r in rows
+        ]
+        del rows
+        known: dict[TopicKey, Responders] = {}
+        found: list[Finding] = []
+        grouped: set[TopicKey] = set()
+        by_key: dict[TopicKey, Topic] = {}
+        settings = burst_settings(forum)
+        for burst in find_bursts(stubs, lambda t: app_of_key[t.key], settings, now):
+            whole = {t.key: t for t in store.topics_by_id(forum.id, [t.id for t in burst.topics])}
+            burst = replace(burst, topics=tuple(whole[t.key] for t in burst.topics))
+            by_key |= whole
+            finding = burst_finding(burst, lambda t: self._responders(t, known), now)
+            if finding is not None:
+                found.append(finding)
+                grouped |= burst.keys
+        self.grouped = frozenset(grouped)
+        stored = store.findings_by_rule(forum.id, "burst")
+        missing = [k.topic_id for k, _ in stored if k not in by_key]
+        by_key |= {t.key: t for t in store.topics_by_id(forum.id, missing)}
+        titles = {key: (t.title, t.url) for key, t in by_key.items()}
+        evaluation = Evaluation(found, {}, {}, self.grouped)
+        for change in transitions(found, stored, titles, now):
+            change = _explained(store, forum, change, now, self.members, evaluation)
+            self._record(change, evaluation, by_key)
+
+    def _record(
+        self, change: Transition, evaluation: Evaluation, by_key: dict[TopicKey, Topic]
+    ) -> None:
+        """Store one change (and the credit it books); its notification waits in `changes`."""
+        store, finding = self.store, change.stored.finding
+        if change.replaces is not None:
+            store.rename_finding(finding.key, change.replaces, change.stored)
+        store.save_finding(change.stored)
+        topic = by_key.get(finding.key)
+        app_id = app.id if topic is not None and (app := app_of(self.forum, topic)) else ""
+        if change.change is Change.OPENED and self.config.credits is not None and topic:
+            credit = credit_for(finding, topic, app_id, self.config.credits, self.now)
+            if credit is not None and not _booked_before(store, evaluation, credit):
+                store.book_credit(credit)
+        self.changes.append((change, app_id))
+
+    def _responders(self, topic: Topic, known: dict[TopicKey, Responders]) -> Responders:
+        if topic.key not in known:
+            known[topic.key] = responders_for(self.forum, topic, self.members)
+        return known[topic.key]
+
+    def _facts(
+        self, batch: list[Topic], evaluation: Evaluation, known: dict[TopicKey, Responders]
+    ) -> list[TopicFacts]:
+        """Each topic's facts and next check; a request's topics share the request's check."""
+        checks: dict[TopicKey, datetime | None] = {}
+        for topic in batch:
+            if topic.state is not TopicState.OPEN or topic.key in evaluation.superseded:
+                continue
+            request = evaluation.requests.get(topic.key)
+            judged = request.as_one_topic() if request else topic
+            check = incremental.next_check(
+                judged,
+                self._responders(judged, known),
+                self.sla,
+                self.now,
+                self.rules,
+                self.warn_before,
+            )
+            for member in (*request.earlier, topic) if request else (topic,):
+                checks[member.key] = check
+        for topic in batch:  # a topic created after a backdated `now` is in no request yet
+            if topic.state is TopicState.OPEN and topic.key not in checks:
+                checks[topic.key] = topic.created_at if topic.created_at > self.now else None
+        return [
+            incremental.facts_of(
+                topic,
+                self._responders(topic, known),
+                topic.key in evaluation.requests,
+                checks.get(topic.key),
+            )
+            for topic in batch
+        ]
 
 
 def told_with_its_burst(change: Transition, grouped: Collection[TopicKey]) -> bool:

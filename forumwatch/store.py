@@ -31,6 +31,7 @@ import sqlite_utils
 from forumwatch.health import ForumHealth
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
+from forumwatch.store_eval import EvalMixin
 from forumwatch.store_rows import (
     Credit,
     OutboxMessage,
@@ -62,13 +63,14 @@ __all__ = [
 
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
-SCHEMA_VERSION = 5  # 3: credits ledger; 4: HTML list validators; 5: cached category slugs
+# 3: credits ledger; 4: HTML list validators; 5: cached category slugs; 6: incremental evaluation
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
     last_ok_at TEXT, last_error TEXT, last_error_at TEXT, last_full_scan_at TEXT,
     failing_since TEXT, health_told_at TEXT, health_times_told INTEGER DEFAULT 0,
-    page_validators TEXT, category_slugs TEXT
+    page_validators TEXT, category_slugs TEXT, eval_fingerprint TEXT, evaluated_at TEXT
 );
 CREATE TABLE IF NOT EXISTS group_members (
     forum_id TEXT, group_name TEXT, username TEXT,
@@ -81,6 +83,8 @@ CREATE TABLE IF NOT EXISTS authors (
 CREATE TABLE IF NOT EXISTS topics (
     forum_id TEXT, topic_id TEXT, url TEXT, title TEXT, category TEXT, category_id TEXT,
     tags TEXT, author TEXT, created_at TEXT, state TEXT, last_activity_at TEXT, marker TEXT,
+    author_fold TEXT, next_check TEXT, app_id TEXT, customer INTEGER, repost INTEGER,
+    first_ack_at TEXT, first_dev_at TEXT,
     PRIMARY KEY (forum_id, topic_id)
 );
 CREATE TABLE IF NOT EXISTS posts (
@@ -131,6 +135,10 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (sent_at, channel);
 CREATE INDEX IF NOT EXISTS findings_open ON findings (forum_id, resolved_at);
 CREATE INDEX IF NOT EXISTS runs_now ON runs (now);
 CREATE INDEX IF NOT EXISTS credits_booked ON credits (booked_at);
+CREATE INDEX IF NOT EXISTS topics_next_check ON topics (forum_id, next_check);
+CREATE INDEX IF NOT EXISTS topics_author ON topics (forum_id, author_fold, state);
+CREATE INDEX IF NOT EXISTS topics_created ON topics (forum_id, created_at);
+CREATE INDEX IF NOT EXISTS findings_rule ON findings (forum_id, rule, resolved_at);
 """
 OUR_TABLES = frozenset({"forums", "topics", "findings", "outbox", "runs"})
 MEMORY = Path(":memory:")
@@ -392,7 +400,7 @@ def _translating(
     return wrapper
 
 
-class Store(ChatsMixin):
+class Store(ChatsMixin, EvalMixin):
     """A forumwatch database file (or, for dry runs, a throwaway copy in memory)."""
 
     def __init__(self, path: Path, *, create: bool = True, read_only: bool = False) -> None:
@@ -465,6 +473,10 @@ class Store(ChatsMixin):
         with self.transaction():  # BEGIN IMMEDIATE: a concurrent opener waits, then sees it done
             for statement in [*_missing_columns(conn), *SCHEMA.split(";")]:
                 conn.execute(statement)
+            conn.create_function("casefold", 1, lambda text: (text or "").casefold())
+            conn.execute(
+                "UPDATE topics SET author_fold = casefold(author) WHERE author_fold IS NULL"
+            )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -669,7 +681,9 @@ class Store(ChatsMixin):
         row = topic_row(topic, marker)
         posts = [post_row(topic, p) for p in topic.posts]
         stored = self._row(
-            "SELECT * FROM topics WHERE forum_id = ? AND topic_id = ?", topic.forum_id, topic.id
+            f"SELECT {', '.join(row)} FROM topics WHERE forum_id = ? AND topic_id = ?",
+            topic.forum_id,
+            topic.id,
         )
         stored_posts = list(
             self.db.query(
@@ -680,7 +694,8 @@ class Store(ChatsMixin):
         if stored == row and stored_posts == posts:
             return False
         with self.db.atomic():
-            self.db.table("topics").upsert(row, pk=("forum_id", "topic_id"))
+            changed = {**row, "next_check": None}  # judged again by the next evaluation
+            self.db.table("topics").upsert(changed, pk=("forum_id", "topic_id"))
             self.db.execute(
                 "DELETE FROM posts WHERE forum_id = ? AND topic_id = ?", [topic.forum_id, topic.id]
             )
@@ -766,7 +781,8 @@ class Store(ChatsMixin):
         """The topic is gone from the forum (404/410): nobody can answer it any more."""
         with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside
             self.db.execute(
-                "UPDATE topics SET state = ? WHERE forum_id = ? AND topic_id = ?",
+                "UPDATE topics SET state = ?, next_check = NULL "
+                "WHERE forum_id = ? AND topic_id = ?",
                 [TopicState.DELETED.value, key.forum_id, key.topic_id],
             )
 

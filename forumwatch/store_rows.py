@@ -87,6 +87,7 @@ def topic_row(topic: Topic, marker: str) -> dict[str, Any]:
         "state": topic.state.value,
         "last_activity_at": iso(topic.last_activity_at),
         "marker": marker,
+        "author_fold": topic.author.username.casefold(),  # re-posts join an author's topics
     }
 
 

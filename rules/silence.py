@@ -7,7 +7,9 @@ overdue for `sla.escalate_after` more (working) time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from forumwatch.model import (
@@ -124,6 +126,16 @@ def follow_up_ignored(
         summary=summary,
         silent=silent_responders(responders, ACKNOWLEDGERS),
     )
+
+
+_WAIT = re.compile(r"\bfor \d+ (?:min|h)\b")  # "for 5 h": the wait since `opened_at`
+
+
+def summary_at(finding: Finding, now: datetime) -> Finding:
+    """A stored finding worded as at `now`: every summary here says how long the wait since
+    `opened_at` has lasted ("for 5 h"), and only that changes while the topic does not."""
+    summary = _WAIT.sub(f"for {wait_text(now - finding.opened_at)}", finding.summary, count=1)
+    return replace(finding, summary=summary)
 
 
 def _unacknowledged(

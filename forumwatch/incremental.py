@@ -1,0 +1,138 @@
+"""Incremental evaluation: a cycle judges only the topics whose findings may have changed.
+
+A topic's findings change only when the topic does (a new post, a new state) or when one of its
+deadlines passes. So every judged topic stores `next_check`: the earliest moment its findings could
+change with no new post (a due time, an escalation, a heads-up before a due time). A cycle judges
+the topics that changed since they were last judged and those whose `next_check` has come, with
+every open topic of the same authors (a re-posted request spans one author's topics), batch by
+batch; everything else keeps its stored findings, which are exactly what a full evaluation would
+find again. When what the rules depend on changes (the config, the forum's group members, the rules
+themselves), the forum's topics are all judged again once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from forumwatch.config import Config, ForumConfig
+from forumwatch.model import Responders, Sla, Topic, TopicKey, TopicState
+from forumwatch.roles import GroupMembers
+from forumwatch.store import Store
+from forumwatch.store_eval import TopicFacts
+from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_responder
+from rules.base import Rule, as_of
+
+RULES_VERSION = 1  # bump when a rule's meaning changes: stored judgements are then redone
+BATCH_TOPICS = 2_000  # topics held in memory at once while judging
+FAR = timedelta(days=3650)  # "some day": every deadline of the topic as it stands has passed
+
+
+def fingerprint(forum: ForumConfig, config: Config, members: GroupMembers) -> str:
+    """What the forum's judgements depend on besides its topics and the clock."""
+    warn_before = config.telegram.warn_before if config.telegram else None
+    basis = {
+        "rules": RULES_VERSION,
+        "forum": forum.model_dump(mode="json"),
+        "sla": repr(config.sla_for(forum)),
+        "warn_before": repr(warn_before),
+        "members": {group: sorted(names) for group, names in sorted(members.items())},
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def warn_before_of(config: Config) -> timedelta | None:
+    return config.telegram.warn_before if config.telegram else None
+
+
+def next_check(
+    judged: Topic,
+    responders: Responders,
+    sla: Sla,
+    now: datetime,
+    rules: Iterable[Rule],
+    warn_before: timedelta | None,
+) -> datetime | None:
+    """The earliest moment after `now` when the rules could say something else of `judged` with
+    no new post: a due or escalation time of what the rules will find once every deadline has
+    passed (the heads-up `warn_before` it, too), or a post dated later than `now`."""
+    then = as_of(judged, now)
+    moments = [judged.created_at] + [p.created_at for p in judged.posts]
+    if then is not None:
+        for rule in rules:
+            finding = rule(then, responders, sla, now + FAR)
+            if finding is not None:
+                moments += [finding.due_at, finding.escalate_at]
+    if warn_before is not None:
+        moments += [moment - warn_before for moment in moments]
+    return min((moment for moment in moments if moment > now), default=None)
+
+
+def facts_of(
+    topic: Topic, responders: Responders, repost: bool, check: datetime | None
+) -> TopicFacts:
+    """What digests and bursts need of a topic without reading its posts again."""
+    ack = first_answer(topic, responders, ACKNOWLEDGERS)
+    dev = first_answer(topic, responders, DIAGNOSERS)
+    return TopicFacts(
+        topic_id=topic.id,
+        next_check=check,
+        app_id=responders.app_id,
+        customer=not started_by_responder(topic, responders),
+        repost=repost,
+        first_ack_at=ack.created_at if ack else None,
+        first_dev_at=dev.created_at if dev else None,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The topics one cycle judges, grouped by author."""
+
+    groups: list[list[str]]  # topic ids, an author's together
+    changed: int  # topics changed since they were last judged (new posts, new state)
+    due: int  # topics whose next check came
+    full: bool  # every topic is judged (first cycle, new config or groups, a moment gone back)
+
+    @property
+    def topics(self) -> int:
+        return sum(len(group) for group in self.groups)
+
+
+def plan(
+    store: Store, forum: ForumConfig, config: Config, members: GroupMembers, now: datetime
+) -> Plan:
+    """Which topics to judge at `now`: marks every topic for judging first when the forum's
+    fingerprint changed or `now` lies before its last evaluation (a backdated dry run)."""
+    stamp = fingerprint(forum, config, members)
+    stored_stamp, evaluated_at = store.eval_state(forum.id)
+    full = stored_stamp != stamp or (evaluated_at is not None and now < evaluated_at)
+    if full:
+        store.invalidate_evaluation(forum.id)
+    changed, due = store.due_topics(forum.id, now)
+    stray = store.stray_finding_topics(forum.id)
+    groups = store.with_their_authors(forum.id, [*changed, *due, *stray])
+    return Plan([groups[author] for author in sorted(groups)], len(changed), len(due), full)
+
+
+def batches(store: Store, forum_id: str, groups: list[list[str]]) -> Iterator[list[Topic]]:
+    """The planned topics, whole, about BATCH_TOPICS at a time (an author's never split)."""
+    batch: list[str] = []
+    for group in groups:
+        batch += group
+        if len(batch) >= BATCH_TOPICS:
+            yield store.topics_by_id(forum_id, batch)
+            batch = []
+    if batch:
+        yield store.topics_by_id(forum_id, batch)
+
+
+def open_topics(topics: Iterable[Topic]) -> list[Topic]:
+    return [t for t in topics if t.state is TopicState.OPEN]
+
+
+def keys_of(topics: Iterable[Topic]) -> set[TopicKey]:
+    return {t.key for t in topics}

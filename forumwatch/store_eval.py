@@ -1,0 +1,278 @@
+"""The store's side of incremental evaluation: which topics a cycle must judge, and what it
+learnt of each (when to look again, its app, who answered first).
+
+Part of `Store` (mixed in). Every query goes through an index and reads the rows and columns it
+needs: a forum of 100,000 topics costs what its changed and due topics cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from forumwatch.model import Post, Topic, TopicKey, TopicState
+from forumwatch.store_rows import (
+    StoredFinding,
+    author_from_row,
+    iso,
+    parse_iso,
+    post_from_row,
+    stored_finding_from_row,
+    topic_from_row,
+)
+
+NEVER = "9999"  # a `next_check` that no moment reaches: nothing will change without a new post
+CHUNK = 500  # ids per `IN (...)`: well under SQLite's bound on parameters
+_T = TypeVar("_T")
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    """What one evaluation learnt of a topic, stored beside it (see `Store.save_facts`)."""
+
+    topic_id: str
+    next_check: datetime | None  # None: nothing changes until the topic does
+    app_id: str = ""
+    customer: bool = False  # started by a customer (not a responder): silence rules apply
+    repost: bool = False  # the latest topic of a re-posted request
+    first_ack_at: datetime | None = None  # the first public developer or staff reply
+    first_dev_at: datetime | None = None  # the first public developer reply
+
+
+@dataclass(frozen=True)
+class LightTopic:
+    """A topic's row without its posts: what lists, bursts and digests read."""
+
+    key: TopicKey
+    title: str
+    url: str
+    created_at: datetime
+    state: TopicState
+    author: str
+    app_id: str
+    customer: bool
+    first_ack_at: datetime | None
+    first_dev_at: datetime | None
+    judged: bool  # its facts are current (it was evaluated since it last changed)
+
+
+class EvalMixin:
+    db: sqlite_utils.Database
+
+    def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        raise NotImplementedError  # provided by Store
+
+    # --- what to judge ---------------------------------------------------------------------
+
+    def eval_state(self, forum_id: str) -> tuple[str | None, datetime | None]:
+        """(fingerprint, now) of the forum's last evaluation; (None, None) before the first."""
+        row = (
+            self._row("SELECT eval_fingerprint, evaluated_at FROM forums WHERE id = ?", forum_id)
+            or {}
+        )
+        return row.get("eval_fingerprint"), parse_iso(row.get("evaluated_at"))
+
+    def save_eval_state(self, forum_id: str, fingerprint: str, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE forums SET eval_fingerprint = ?, evaluated_at = ? WHERE id = ?",
+            [fingerprint, iso(now), forum_id],
+        )
+
+    def invalidate_evaluation(self, forum_id: str) -> None:
+        """Every topic of the forum is judged again (the config or the groups changed)."""
+        self.db.execute("UPDATE topics SET next_check = NULL WHERE forum_id = ?", [forum_id])
+
+    def due_topics(self, forum_id: str, now: datetime) -> tuple[list[str], list[str]]:
+        """(changed, due): ids of topics changed since they were last judged, and of those whose
+        `next_check` has come (the topics_next_check index; any state)."""
+        changed = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT topic_id FROM topics WHERE forum_id = ? AND next_check IS NULL",
+                [forum_id],
+            )
+        ]
+        due = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT topic_id FROM topics WHERE forum_id = ? AND next_check <= ?",
+                [forum_id, iso(now)],
+            )
+        ]
+        return changed, due
+
+    def stray_finding_topics(self, forum_id: str) -> list[str]:
+        """Topics with an unresolved finding that are no longer open (closed, deleted): their
+        findings resolve. Through the findings_open index."""
+        rows = self.db.execute(
+            "SELECT DISTINCT f.topic_id FROM findings f LEFT JOIN topics t "
+            "USING (forum_id, topic_id) WHERE f.forum_id = ? AND f.resolved_at IS NULL "
+            "AND f.rule != 'burst' AND (t.state IS NULL OR t.state != ?)",
+            [forum_id, TopicState.OPEN.value],
+        )
+        return [r[0] for r in rows]
+
+    def with_their_authors(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Author (casefolded) → ids of their open topics and of the given ones: a re-posted
+        request spans one author's topics, so they are judged together."""
+        ids = sorted(set(topic_ids))
+        groups: dict[str, set[str]] = {}
+        for part in chunks(ids):
+            for author, topic_id in self.db.execute(
+                f"SELECT author_fold, topic_id FROM topics WHERE forum_id = ? "
+                f"AND topic_id IN ({marks(len(part))})",
+                [forum_id, *part],
+            ):
+                groups.setdefault(author or "", set()).add(topic_id)
+        authors = sorted(groups)
+        for part in chunks(authors):
+            for author, topic_id in self.db.execute(
+                f"SELECT author_fold, topic_id FROM topics WHERE forum_id = ? AND state = ? "
+                f"AND author_fold IN ({marks(len(part))})",
+                [forum_id, TopicState.OPEN.value, *part],
+            ):
+                groups[author or ""].add(topic_id)
+        return {author: sorted(found) for author, found in groups.items()}
+
+    def topics_by_id(self, forum_id: str, topic_ids: Sequence[str]) -> list[Topic]:
+        """The given topics whole (posts and their authors), in id order; only their rows."""
+        result: list[Topic] = []
+        for part in chunks(sorted(topic_ids)):
+            where = f"forum_id = ? AND topic_id IN ({marks(len(part))})"
+            params = [forum_id, *part]
+            rows = list(self.db.query(f"SELECT * FROM topics WHERE {where}", params))
+            post_rows = list(
+                self.db.query(
+                    f"SELECT * FROM posts WHERE {where} ORDER BY topic_id, number", params
+                )
+            )
+            names = sorted({r["author"] for r in rows} | {r["author"] for r in post_rows})
+            authors = {}
+            for names_part in chunks(names):
+                for r in self.db.query(
+                    f"SELECT * FROM authors WHERE forum_id = ? "
+                    f"AND username IN ({marks(len(names_part))})",
+                    [forum_id, *names_part],
+                ):
+                    authors[r["username"]] = author_from_row(r)
+            posts: dict[str, list[Post]] = {}
+            for r in post_rows:
+                posts.setdefault(r["topic_id"], []).append(post_from_row(r, authors))
+            result += [topic_from_row(r, authors, posts.get(r["topic_id"], [])) for r in rows]
+        return sorted(result, key=lambda t: t.id)
+
+    def findings_of(
+        self, forum_id: str, topic_ids: Iterable[str], *, rule: str | None = None
+    ) -> dict[tuple[TopicKey, str], StoredFinding]:
+        """The stored findings (open and resolved) of the given topics, by (key, rule)."""
+        found: dict[tuple[TopicKey, str], StoredFinding] = {}
+        extra, extra_params = ("AND rule = ?", [rule]) if rule else ("", [])
+        for part in chunks(sorted(set(topic_ids))):
+            for r in self.db.query(
+                f"SELECT * FROM findings WHERE forum_id = ? "
+                f"AND topic_id IN ({marks(len(part))}) {extra}",
+                [forum_id, *part, *extra_params],
+            ):
+                stored = stored_finding_from_row(r)
+                found[stored.finding.key, stored.finding.rule] = stored
+        return found
+
+    def findings_by_rule(
+        self, forum_id: str, rule: str
+    ) -> dict[tuple[TopicKey, str], StoredFinding]:
+        """Every stored finding of one rule (e.g. the forum's bursts), through findings_rule."""
+        rows = self.db.query(
+            "SELECT * FROM findings WHERE forum_id = ? AND rule = ?", [forum_id, rule]
+        )
+        found = (stored_finding_from_row(r) for r in rows)
+        return {(s.finding.key, s.finding.rule): s for s in found}
+
+    def open_topic_count(self, forum_id: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM topics WHERE forum_id = ? AND state = ?",
+            [forum_id, TopicState.OPEN.value],
+        ).fetchone()
+        return int(row[0])
+
+    # --- what was learnt -------------------------------------------------------------------
+
+    def save_facts(self, forum_id: str, facts: Iterable[TopicFacts]) -> None:
+        """Store each judged topic's facts, and when it must be judged again."""
+        self.db.conn.executemany(
+            "UPDATE topics SET next_check = ?, app_id = ?, customer = ?, repost = ?, "
+            "first_ack_at = ?, first_dev_at = ? WHERE forum_id = ? AND topic_id = ?",
+            [
+                (
+                    iso(f.next_check) or NEVER,
+                    f.app_id,
+                    int(f.customer),
+                    int(f.repost),
+                    iso(f.first_ack_at),
+                    iso(f.first_dev_at),
+                    forum_id,
+                    f.topic_id,
+                )
+                for f in facts
+            ],
+        )
+
+    def light_topics(
+        self,
+        forum_id: str,
+        *,
+        state: TopicState | None = None,
+        created_from: datetime | None = None,
+        created_until: datetime | None = None,
+        customers_only: bool = False,
+        without_reposts: bool = False,
+    ) -> list[LightTopic]:
+        """Topics' rows without posts (the topics_created index for a time window)."""
+        conditions, params = ["forum_id = ?"], [forum_id]
+        if state is not None:
+            conditions.append("state = ?")
+            params.append(state.value)
+        if created_from is not None:
+            conditions.append("created_at >= ?")
+            params.append(iso(created_from) or "")
+        if created_until is not None:
+            conditions.append("created_at < ?")
+            params.append(iso(created_until) or "")
+        if customers_only:
+            conditions.append("customer = 1")
+        if without_reposts:
+            conditions.append("NOT repost")
+        rows = self.db.execute(
+            "SELECT topic_id, title, url, created_at, state, author, app_id, customer, "
+            "first_ack_at, first_dev_at, next_check IS NOT NULL FROM topics "
+            f"WHERE {' AND '.join(conditions)} ORDER BY created_at, topic_id",
+            params,
+        )
+        return [
+            LightTopic(
+                TopicKey(forum_id, r[0]),
+                r[1] or "",
+                r[2] or "",
+                datetime.fromisoformat(r[3]),
+                TopicState(r[4]),
+                r[5] or "",
+                r[6] or "",
+                bool(r[7]),
+                parse_iso(r[8]),
+                parse_iso(r[9]),
+                bool(r[10]),
+            )
+            for r in rows
+        ]
