@@ -103,13 +103,21 @@ class Plan:
 
 
 def plan(
-    store: Store, forum: ForumConfig, config: Config, members: GroupMembers, now: datetime
+    store: Store,
+    forum: ForumConfig,
+    config: Config,
+    members: GroupMembers,
+    now: datetime,
+    *,
+    everything: bool = False,
 ) -> Plan:
-    """Which topics to judge at `now`: marks every topic for judging first when the forum's
-    fingerprint changed or `now` lies before its last evaluation (a backdated dry run)."""
+    """Which topics to judge at `now`: marks every topic for judging first when asked to
+    (`everything`), when the forum's fingerprint changed or when `now` lies before its last
+    evaluation (a backdated dry run)."""
     stamp = fingerprint(forum, config, members)
     stored_stamp, evaluated_at = store.eval_state(forum.id)
-    full = stored_stamp != stamp or (evaluated_at is not None and now < evaluated_at)
+    went_back = evaluated_at is not None and now < evaluated_at
+    full = everything or stored_stamp != stamp or went_back
     if full:
         store.invalidate_evaluation(forum.id)
     changed, due = store.due_topics(forum.id, now)

@@ -62,6 +62,7 @@ class ForumResult:
     topics_fetched: int = 0
     topics_changed: int = 0
     topics_gone: int = 0
+    topics_judged: int = 0  # the rules ran over these: changed, due, or their authors' others
     error: str | None = None
     skipped: bool = False  # not polled at all: the run had reached max_run_time
     warnings: list[str] = field(default_factory=list)  # e.g. one malformed topic, skipped
@@ -346,6 +347,7 @@ def _apply(
     active: list[Notifier],
     backlog: bool = False,
     result: ForumResult | None = None,
+    rejudge: bool = False,
 ) -> list[Transition]:
     """Inside one transaction: judge the forum's topics that may have changed and record what
     changed (see forumwatch.incremental: the rest keep their stored findings).
@@ -353,10 +355,11 @@ def _apply(
     `backlog`: the forum's first cycle; what it finds is old news, told as one summary per
     recipient by the notifiers that summarise backlogs. A cycle that would open findings on
     too many topics at once (see `storm_reason`) stores them but holds their notifications,
-    and says why in `result`'s warnings and to the Telegram admins.
+    and says why in `result`'s warnings and to the Telegram admins. `rejudge`: judge every
+    topic, as if none had been judged before.
     """
     members = store.group_members(forum.id)
-    plan = incremental.plan(store, forum, config, members, now)
+    plan = incremental.plan(store, forum, config, members, now, everything=rejudge)
     telegram = next((n for n in active if isinstance(n, TelegramNotifier)), None)
     judging = _Judging(store, forum, config, now, members, telegram if not backlog else None)
     for batch in incremental.batches(store, forum.id, plan.groups):
@@ -366,6 +369,7 @@ def _apply(
     store.save_eval_state(forum.id, incremental.fingerprint(forum, config, members), now)
     if result is not None:
         result.grouped = judging.grouped
+        result.topics_judged = plan.topics
     changes = sorted(
         judging.changes, key=lambda pair: (pair[0].stored.finding.key, pair[0].stored.finding.rule)
     )
@@ -437,8 +441,9 @@ class _Judging:
         store.save_facts(forum.id, self._facts(batch, evaluation, known))
         if self.telegram is not None and self.warn_before is not None:
             holding = {(f.key, f.rule) for f in found}
-            soon = evaluate_topics(batch, forum, self.config, now + self.warn_before, self.members)
-            upcoming = [f for f in soon if (f.key, f.rule) not in holding]
+            later = now + self.warn_before  # a burst is escalated at once: no heads-up
+            soon = evaluate_forum(batch, forum, self.config, later, self.members, bursts=False)
+            upcoming = [f for f in soon.findings if (f.key, f.rule) not in holding]
             apps = {t.key: self._responders(t, known).app_id for t in batch}
             warn(store, self.telegram, forum.id, upcoming, by_key, apps, now)
 
@@ -709,13 +714,15 @@ def run_cycle(
     read_commands: bool = True,
     stop: threading.Event | None = None,
     forums: list[ForumConfig] | None = None,
+    rejudge: bool = False,
 ) -> CycleReport:
     """Poll every forum, update findings and send what is due. Call under `run_lock`.
 
     `read_commands`: answer pending bot commands first (cron mode; the daemon reads them in a
     job of its own). `stop`: once set, the forums not yet polled are skipped and delivery ends
     after the message in flight (the daemon's SIGTERM). `forums`: poll only these (the daemon
-    polls each forum at its own interval); default all.
+    polls each forum at its own interval); default all. `rejudge`: judge every stored topic
+    again instead of only the changed and due ones (the result is the same; it is slower).
     """
     started = datetime.now(UTC)
     now = now or started
@@ -768,7 +775,9 @@ def run_cycle(
                 store.save_category_slugs(forum.id, scraped.category_slugs)
                 if exhaustive:
                     store.full_scan_done(forum.id, now)
-                report.transitions += _apply(store, forum, config, now, active, backlog, result)
+                report.transitions += _apply(
+                    store, forum, config, now, active, backlog, result, rejudge
+                )
             if dry_run:
                 _note_would_send(store, active, report)
                 store.rollback()
