@@ -49,7 +49,7 @@ from forumwatch.store import Store
 from forumwatch.store_rows import author_row, post_row, topic_row
 from scrapers.base import ForumSettings
 
-VERSION = 1  # bump when the model or the mapping changes: old caches are ignored
+VERSION = 2  # bump when the model or the mapping changes: old caches are ignored
 CACHE = Path(__file__).resolve().parent / ".cache"
 PLACEHOLDER = "http://forum.bench.invalid"
 BATCH = 5_000

@@ -28,6 +28,20 @@ from rules.base import Rule, as_of
 
 RULES_VERSION = 1  # bump when a rule's meaning changes: stored judgements are then redone
 BATCH_TOPICS = 2_000  # topics held in memory at once while judging
+# the forum settings the rules read (its address, pace and chats change no judgement)
+JUDGED_BY = {
+    "developers",
+    "developer_groups",
+    "staff",
+    "staff_groups",
+    "ignore_users",
+    "repost_window",
+    "burst_topics",
+    "burst_window",
+    "burst_factor",
+    "apps",
+    "business_hours",
+}
 FAR = timedelta(days=3650)  # "some day": every deadline of the topic as it stands has passed
 
 
@@ -36,7 +50,7 @@ def fingerprint(forum: ForumConfig, config: Config, members: GroupMembers) -> st
     warn_before = config.telegram.warn_before if config.telegram else None
     basis = {
         "rules": RULES_VERSION,
-        "forum": forum.model_dump(mode="json"),
+        "forum": forum.model_dump(mode="json", include=JUDGED_BY),
         "sla": repr(config.sla_for(forum)),
         "warn_before": repr(warn_before),
         "members": {group: sorted(names) for group, names in sorted(members.items())},

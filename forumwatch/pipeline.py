@@ -27,7 +27,7 @@ from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, app_of, responders_for
-from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, iso
+from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, StoreError, iso
 from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
 from rules.base import all_rules
@@ -220,12 +220,37 @@ def current_findings(store: Store, config: Config, now: datetime) -> list[tuple[
     return sorted(result, key=lambda pair: (pair[0].opened_at, pair[0].key, pair[0].rule))
 
 
+SAVE_EVERY = 100  # fetched topics stored per transaction: memory holds no more than these
+
+
+class TopicSink:
+    """Stores fetched topics as they arrive, SAVE_EVERY per transaction, so a poll of a big
+    forum never holds it in memory and a crash keeps what was fetched before it."""
+
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+        self.pending: list[tuple[Topic, str]] = []  # (topic, change marker)
+        self.changed = 0
+
+    def add(self, topic: Topic, marker: str) -> None:
+        self.pending.append((topic, marker))
+        if len(self.pending) >= SAVE_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is None or not self.pending:
+            return
+        with self.store.transaction():
+            self.changed += sum(self.store.save_topic(t, m) for t, m in self.pending)
+        self.pending.clear()
+
+
 @dataclass
 class Scraped:
-    """What one poll of one forum brought back."""
+    """What one poll of one forum brought back (its topics went to `sink` as they came)."""
 
     result: ForumResult
-    topics: list[tuple[Topic, str]] = field(default_factory=list)  # (topic, change marker)
+    sink: TopicSink = field(default_factory=lambda: TopicSink(None))
     gone: list[str] = field(default_factory=list)  # topic ids the forum answers 404/410 for
     members: dict[str, frozenset[str]] = field(default_factory=dict)  # looked-up groups only
     # URL → [ETag, Last-Modified] of list pages (HTML engines), for the next run's requests
@@ -244,6 +269,7 @@ async def scrape_forum(
     watched: Mapping[str, str] | None = None,
     page_validators: dict[str, list[str | None]] | None = None,
     category_slugs: dict[int, str] | None = None,
+    sink: TopicSink | None = None,
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
@@ -253,7 +279,7 @@ async def scrape_forum(
     On a scrape error, or when `time_limit` seconds run out, keeps the topics fetched completely
     before it, and the error.
     """
-    scraped = Scraped(ForumResult(forum.id))
+    scraped = Scraped(ForumResult(forum.id), sink or TopicSink(None))
     scraper = scraper_for(forum.engine, settings_for(forum))
     if hasattr(scraper, "not_after"):  # dates past the (simulated) clock mean broken data
         scraper.not_after = max(datetime.now(UTC), now) + FUTURE_SLACK
@@ -273,6 +299,8 @@ async def scrape_forum(
             "read so far are kept and the rest are read next run (raise max_run_time if this "
             "forum is simply large)"
         )
+    except StoreError:
+        raise  # the database failed storing a topic: the run stops with its one-line reason
     except Exception as err:  # one forum's surprise must not stop the other forums
         scraped.result.error = (
             f"forum '{forum.id}': unexpected {type(err).__name__}: {err}; "
@@ -314,12 +342,37 @@ async def _poll(
             TopicSummary(i, known.get(i, ""), extra={"url": watched[i]})
             for i in sorted(watched.keys() - listed)
         ]
-    for summary in changed:  # the scraper's HTTP helper paces and bounds the requests
-        topic = await _fetch(scraper, summary, scraped)
-        if topic is not None:
-            scraped.topics.append((topic, summary.marker))
-            result.topics_fetched += 1
-        progress(forum.id, "fetching", result.topics_fetched, len(changed))
+    await _fetch_all(scraper, forum, changed, scraped, progress)
+
+
+async def _fetch_all(
+    scraper: Scraper,
+    forum: ForumConfig,
+    changed: list[TopicSummary],
+    scraped: Scraped,
+    progress: Progress,
+) -> None:
+    """Fetch the changed topics, up to the forum's `max_concurrency` at a time (the scraper's
+    HTTP client still paces every request), each stored as it arrives. The first error stops
+    the others; the topics fetched before it are kept."""
+    result = scraped.result
+    queue = iter(changed)  # shared: each worker takes the next topic in list order
+
+    async def worker() -> None:
+        for summary in queue:
+            topic = await _fetch(scraper, summary, scraped)
+            if topic is not None:
+                scraped.sink.add(topic, summary.marker)
+                result.topics_fetched += 1
+            progress(forum.id, "fetching", result.topics_fetched, len(changed))
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, forum.max_concurrency))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
 
 async def _fetch(scraper: Scraper, summary: TopicSummary, scraped: Scraped) -> Topic | None:
@@ -746,6 +799,7 @@ def run_cycle(
         exhaustive = last_full is None or now - last_full >= forum.full_scan_every
         known = store.markers(forum.id)
         watched = _watched(store, forum, now)
+        sink = TopicSink(store)
         scraped = asyncio.run(
             scrape_forum(
                 forum,
@@ -757,14 +811,16 @@ def run_cycle(
                 watched=watched,
                 page_validators=store.page_validators(forum.id),
                 category_slugs=store.category_slugs(forum.id),
+                sink=sink,
             )
         )
+        sink.flush()  # what came after the last full batch, or before an error
         result = scraped.result
         result.error = redact(result.error) if result.error else None
         result.warnings = [redact(w) for w in result.warnings]
         report.forums.append(result)
         with store.transaction():
-            result.topics_changed = sum(store.save_topic(t, m) for t, m in scraped.topics)
+            result.topics_changed = sink.changed
             for topic_id in scraped.gone:
                 store.mark_topic_deleted(TopicKey(forum.id, topic_id))
             if result.error is None:  # a half-read forum must not resolve or raise findings

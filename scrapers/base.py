@@ -10,6 +10,11 @@ from typing import Any, ClassVar, Protocol
 
 from forumwatch.model import Topic
 
+# A post's text is kept as an excerpt of this many characters: messages quote the customer's
+# question (a few hundred characters) and the repost rule looks for a link in the opening post;
+# nothing reads further, so no engine extracts or stores more (see scrapers.text).
+EXCERPT_CHARS = 1000
+
 
 class ScrapeError(Exception):
     """A forum could not be read; the message names the forum, the URL and what to do."""

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from bs4 import BeautifulSoup
-
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from scrapers.base import BadResponse, MalformedTopic, TopicSummary
+from scrapers.text import excerpt, html_excerpt
 
 T = TypeVar("T")
 SYSTEM_POST_TYPES = (2, 3)  # moderator action, small action
@@ -175,14 +174,15 @@ def post_kind(post: dict[str, Any], where: Where) -> PostKind:
 
 
 def body_text(post: dict[str, Any]) -> str:
-    """The post's text: `raw` when the server sent it as markdown, else the cooked HTML's text."""
+    """The post's text as an excerpt (EXCERPT_CHARS): `raw` when the server sent it as markdown,
+    else the cooked HTML's text."""
     raw = post.get("raw")
     if isinstance(raw, str):
-        return raw
+        return excerpt(raw)
     cooked = post.get("cooked")
     if not isinstance(cooked, str):
         return ""
-    return BeautifulSoup(cooked, "html.parser").get_text().strip()
+    return html_excerpt(cooked)
 
 
 def post_from_json(post: Any, where: Where) -> Post:

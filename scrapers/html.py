@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup, Tag
 
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from scrapers.base import (
+    EXCERPT_CHARS,
     BadResponse,
     ForumSettings,
     LayoutChanged,
@@ -227,7 +228,7 @@ class HtmlScraper:
             author=Author(author or "system", forum_roles=self._roles(element)),
             created_at=self._date(date_text, page, f"post {number}'s topic.date"),
             kind=PostKind.SYSTEM if system else PostKind.REPLY,
-            body_text=_text(element.select_one(selectors.body)),
+            body_text=_excerpt(element.select_one(selectors.body)),
         )
 
     def _roles(self, element: Tag) -> frozenset[str]:
@@ -308,6 +309,21 @@ class HtmlScraper:
 
 def _text(element: Tag | None) -> str:
     return " ".join(element.get_text(" ").split()) if element is not None else ""
+
+
+def _excerpt(element: Tag | None) -> str:
+    """`_text` of a post's body, reading its strings only as far as the excerpt needs."""
+    if element is None:
+        return ""
+    words: list[str] = []
+    length = -1
+    for string in element.strings:
+        for word in string.split():
+            words.append(word)
+            length += len(word) + 1
+        if length > EXCERPT_CHARS:
+            break
+    return " ".join(words)[:EXCERPT_CHARS]
 
 
 def _value(element: Tag | None, attribute: str | None) -> str:

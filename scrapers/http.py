@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,9 @@ SIZE_FIX = "raise max_response_size for this forum if its pages really are that 
 REDIRECT_FIX = "set the forum's url to the address it now redirects to"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+# a path that httpx would join to the base URL unchanged: no quoting, no dot segments, no
+# "//host" (see PoliteClient.absolute)
+_PLAIN_PATH = re.compile(r"/|(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+/?")
 
 
 def user_agent() -> str:
@@ -87,6 +91,8 @@ class _HostGate:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def wait_turn(self) -> None:
+        if self.interval <= 0:  # unpaced (intervals only grow): nothing to wait for
+            return
         async with self.lock:
             now = time.monotonic()
             start = max(now, self.next_start)
@@ -130,6 +136,7 @@ class PoliteClient:
             transport=transport,
         )
         self._origin = _origin(httpx.URL(settings.url))
+        self._base = str(self._client.build_request("GET", "/").url)  # ends in "/"
 
     async def __aenter__(self) -> PoliteClient:
         return self
@@ -146,7 +153,9 @@ class PoliteClient:
         await self._client.aclose()
 
     def absolute(self, url_or_path: str, params: Params | None = None) -> str:
-        """The full URL a request goes to, for messages."""
+        """The full URL a request goes to (also for messages)."""
+        if params is None and _PLAIN_PATH.fullmatch(url_or_path):  # the common case, cheaply
+            return self._base + url_or_path[1:]
         request = self._client.build_request("GET", url_or_path, params=_query(params))
         return str(request.url)
 
@@ -178,10 +187,11 @@ class PoliteClient:
         """GET with retries of what may pass; raises ForumUnavailable or BadResponse."""
         attempts = max(0, self.settings.max_retries) + 1
         failure = _Failure("no attempt made")
+        target = httpx.URL(url)  # parsed once for every attempt
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._pause(attempt, failure))
-            outcome = await self._attempt(url, headers)
+            outcome = await self._attempt(target, url, headers)
             if not isinstance(outcome, _Failure):
                 return outcome
             failure = outcome
@@ -192,23 +202,25 @@ class PoliteClient:
             failure.fix,
         )
 
-    async def _attempt(self, url: str, headers: dict[str, str]) -> Page | _Failure:
+    async def _attempt(
+        self, target: httpx.URL, url: str, headers: dict[str, str]
+    ) -> Page | _Failure:
         """One polite request: a body worth decoding, or a failure worth retrying."""
-        gate = self._gate(httpx.URL(url).host)
+        gate = self._gate(target.host)
         deadline = self.settings.timeout_seconds
         async with gate.slots:
             await gate.wait_turn()
             try:
                 async with asyncio.timeout(deadline):  # the whole exchange, not each read
-                    return await self._fetch(url, headers)
+                    return await self._fetch(target, url, headers)
             except (TimeoutError, httpx.TimeoutException):
                 return _Failure(f"no complete response within {deadline:g} s")
             except httpx.TransportError as exc:
                 return _Failure(f"network error ({type(exc).__name__}: {exc})")
 
-    async def _fetch(self, url: str, headers: dict[str, str]) -> Page | _Failure:
-        """GET `url`, following same-origin redirects, and read the body within the cap."""
-        target = httpx.URL(url)
+    async def _fetch(self, target: httpx.URL, url: str, headers: dict[str, str]) -> Page | _Failure:
+        """GET `target` (`url`, parsed), following same-origin redirects, and read the body
+        within the cap."""
         for _ in range(MAX_REDIRECTS + 1):
             request = self._client.build_request("GET", target, headers=headers)
             response = await self._client.send(request, stream=True)

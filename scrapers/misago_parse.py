@@ -27,11 +27,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup
-
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from scrapers.base import TopicSummary
 from scrapers.discourse_parse import Where, flag, int_like, need, optional_int, parse_time
+from scrapers.text import html_excerpt
 
 ROW = "results[]."
 POST = "post_set.results[]."
@@ -127,13 +126,14 @@ def _author(post: dict[str, Any], where: Where) -> Author:
 
 
 def body_text(post: dict[str, Any]) -> str:
-    """The post's text from its HTML; an event says which event it is."""
+    """The post's text from its HTML, as an excerpt (EXCERPT_CHARS); an event says which event
+    it is."""
     if post.get("is_event"):
         return f"[{post.get('event_type') or 'event'}]"
     content = post.get("content")
     if not isinstance(content, str):
         return ""
-    return BeautifulSoup(content, "html.parser").get_text().strip()
+    return html_excerpt(content)
 
 
 def post_id(post: Any, where: Where) -> int:
