@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 some forum or notifier failed (the others still ran), 2 usag
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -22,9 +23,10 @@ from telegram.error import TelegramError
 from digests.build import quality_chats
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
+from forumwatch.current import current_findings
 from forumwatch.freshness import stale_warnings
 from forumwatch.notify.telegram import make_bot
-from forumwatch.pipeline import CycleReport, current_findings, run_cycle, why_dry_run
+from forumwatch.pipeline import CycleReport, run_cycle, why_dry_run
 from forumwatch.report import (
     credits_csv,
     credits_table,
@@ -214,26 +216,42 @@ def _print_report(report: CycleReport) -> None:
     help="json prints an array for scripts; tsv one tab-separated line per finding, with a "
     "header. The table fits the terminal (compact below 120 columns); piped, it is 160 wide.",
 )
-def findings(config_path: Path | None, now: datetime | None, output_format: str) -> None:
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="The table shows this many findings, the longest waiting first, and says how many "
+    "there are in all; 0 shows every one. json and tsv always print every finding.",
+)
+def findings(
+    config_path: Path | None, now: datetime | None, output_format: str, limit: int
+) -> None:
     """Show what the rules flag now (or at --now) over the stored topics. Changes nothing.
 
     Reads the database without writing to it; with no database yet, says so (exit 2). When a
     forum's data is older than three poll intervals (its runs failed, or none ran), a warning
-    on stderr says so first.
+    on stderr says so first. Current findings come from the store, with only the topics that
+    changed or came due since the last run judged again, so this stays quick on big forums.
     """
     config = _load(config_path)
     moment = now or datetime.now(UTC)
     with _open_store(config, read_only=True) as store:
-        found = current_findings(store, config, moment)
         for warning in stale_warnings(store, config, moment):
             click.echo(f"warning: {warning}", err=True)
-    if output_format == "json":
-        click.echo(json.dumps(findings_json(found, moment), ensure_ascii=False, indent=2))
-    elif output_format == "tsv":
-        click.echo(findings_tsv(found, moment))
-    else:
-        out = stdout()
-        out.print(findings_table(found, moment, out.width))
+        found = current_findings(store, config, moment)
+        if output_format == "json":
+            for piece in findings_json(found, moment):
+                click.echo(piece, nl=False)
+            click.echo()
+        elif output_format == "tsv":
+            for line in findings_tsv(found, moment):
+                click.echo(line)
+        else:
+            shown = list(itertools.islice(found, limit or None))
+            total = len(shown) + sum(1 for _ in found)
+            out = stdout()
+            out.print(findings_table(shown, moment, out.width, total))
 
 
 @cli.command()

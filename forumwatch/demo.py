@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.padding import Padding
 
 from forumwatch.config import Config, load_config
+from forumwatch.current import current_findings
 from forumwatch.escalation import Change, Transition
 from forumwatch.model import TopicKey
-from forumwatch.pipeline import current_findings, run_cycle, told_with_its_burst
+from forumwatch.pipeline import run_cycle, told_with_its_burst
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.sample_forum.demo_scenario import (
     DEMO_CONFIG,
@@ -86,7 +87,7 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
             report = run_cycle(store, config, now)
         for line in summary_lines(report):
             out.print(line)
-        out.print(findings_table(current_findings(store, config, now), now))
+        out.print(findings_table(list(current_findings(store, config, now)), now))
         grouped = {key for forum in report.forums for key in forum.grouped}
         _show_telegram(out, report.transitions, now, grouped)
         out.print(f"\nToday's digest for the quality staff: {_write_digest(store, config, now)}")

@@ -15,16 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.model import Responders, Sla, Topic, TopicKey, TopicState
-from forumwatch.roles import GroupMembers
+from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
+from forumwatch.roles import GroupMembers, responders_for
 from forumwatch.store import Store
 from forumwatch.store_eval import TopicFacts
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_responder
 from rules.base import Rule, as_of
+from rules.bursts import BurstSettings, burst_finding, find_bursts
 
 RULES_VERSION = 1  # bump when a rule's meaning changes: stored judgements are then redone
 BATCH_TOPICS = 2_000  # topics held in memory at once while judging
@@ -134,10 +135,16 @@ def plan(
     full = everything or stored_stamp != stamp or went_back
     if full:
         store.invalidate_evaluation(forum.id)
-    changed, due = store.due_topics(forum.id, now)
-    stray = store.stray_finding_topics(forum.id)
-    groups = store.with_their_authors(forum.id, [*changed, *due, *stray])
-    return Plan([groups[author] for author in sorted(groups)], len(changed), len(due), full)
+    return replace(due_at(store, forum.id, now), full=full)
+
+
+def due_at(store: Store, forum_id: str, now: datetime) -> Plan:
+    """The topics changed or due at `now`, those whose findings are open while they are not
+    (closed, deleted), with every open topic of their authors. Reads only."""
+    changed, due = store.due_topics(forum_id, now)
+    stray = store.stray_finding_topics(forum_id)
+    groups = store.with_their_authors(forum_id, [*changed, *due, *stray])
+    return Plan([groups[author] for author in sorted(groups)], len(changed), len(due), False)
 
 
 def batches(store: Store, forum_id: str, groups: list[list[str]]) -> Iterator[list[Topic]]:
@@ -158,3 +165,55 @@ def open_topics(topics: Iterable[Topic]) -> list[Topic]:
 
 def keys_of(topics: Iterable[Topic]) -> set[TopicKey]:
     return {t.key for t in topics}
+
+
+def burst_settings(forum: ForumConfig) -> BurstSettings:
+    return BurstSettings(forum.burst_topics, forum.burst_window, forum.burst_factor)
+
+
+@dataclass(frozen=True)
+class Bursts:
+    """The forum's bursts at a moment: their findings, the topics in them, those topics whole."""
+
+    findings: list[Finding]
+    grouped: frozenset[TopicKey]  # topics of a burst with a finding: told with it
+    topics: dict[TopicKey, Topic]
+
+
+def current_bursts(
+    store: Store, forum: ForumConfig, now: datetime, members: GroupMembers
+) -> Bursts:
+    """Bursts over the rows of the forum's open customer topics (no posts: their stored facts
+    say whose they are and which app's); only a burst's own topics are read whole."""
+    rows = store.light_topics(
+        forum.id,
+        state=TopicState.OPEN,
+        created_until=now + timedelta(microseconds=1),
+        customers_only=True,
+        without_reposts=True,
+    )
+    app_of_key = {r.key: r.app_id for r in rows}
+    stubs = [
+        Topic(forum.id, r.key.topic_id, r.url, r.title, Author(r.author), r.created_at, ())
+        for r in rows
+    ]
+    del rows
+    known: dict[TopicKey, Responders] = {}
+
+    def responders_of(topic: Topic) -> Responders:
+        if topic.key not in known:
+            known[topic.key] = responders_for(forum, topic, members)
+        return known[topic.key]
+
+    found: list[Finding] = []
+    grouped: set[TopicKey] = set()
+    whole: dict[TopicKey, Topic] = {}
+    for burst in find_bursts(stubs, lambda t: app_of_key[t.key], burst_settings(forum), now):
+        read = {t.key: t for t in store.topics_by_id(forum.id, [t.id for t in burst.topics])}
+        burst = replace(burst, topics=tuple(read[t.key] for t in burst.topics))
+        whole |= read
+        finding = burst_finding(burst, responders_of, now)
+        if finding is not None:
+            found.append(finding)
+            grouped |= burst.keys
+    return Bursts(found, frozenset(grouped), whole)

@@ -22,7 +22,7 @@ from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Author, Finding, Responders, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Finding, Responders, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
@@ -31,7 +31,7 @@ from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, StoreE
 from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
 from rules.base import all_rules
-from rules.bursts import BurstSettings, burst_finding, find_bursts
+from rules.bursts import burst_finding, find_bursts
 from rules.reposts import Request, find_requests
 from scrapers.base import (
     BadResponse,
@@ -185,17 +185,13 @@ def evaluate_forum(
     requests_only = [  # customers' first tries: a re-post is no news of an outage
         t for t in existing if t.key not in requests and awaits_answers(t, responders_of(t))
     ]
-    settings = burst_settings(forum)
+    settings = incremental.burst_settings(forum)
     for burst in find_bursts(requests_only, lambda t: responders_of(t).app_id, settings, now):
         found = burst_finding(burst, responders_of, now)
         if found is not None:
             findings.append(found)
             grouped |= burst.keys
     return Evaluation(findings, requests, superseded, frozenset(grouped))
-
-
-def burst_settings(forum: ForumConfig) -> BurstSettings:
-    return BurstSettings(forum.burst_topics, forum.burst_window, forum.burst_factor)
 
 
 def evaluate_topics(
@@ -207,17 +203,6 @@ def evaluate_topics(
 ) -> list[Finding]:
     """The findings that hold at `now` over the forum's open topics (see evaluate_forum)."""
     return evaluate_forum(topics, forum, config, now, members).findings
-
-
-def current_findings(store: Store, config: Config, now: datetime) -> list[tuple[Finding, Topic]]:
-    """What the rules flag at `now` over the stored topics, without changing anything."""
-    result = []
-    for forum in config.forums:
-        topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
-        members = store.group_members(forum.id)
-        for finding in evaluate_topics(topics.values(), forum, config, now, members):
-            result.append((finding, topics[finding.key]))
-    return sorted(result, key=lambda pair: (pair[0].opened_at, pair[0].key, pair[0].rule))
 
 
 SAVE_EVERY = 100  # fetched topics stored per transaction: memory holds no more than these
@@ -260,7 +245,7 @@ class Scraped:
 
 async def scrape_forum(
     forum: ForumConfig,
-    known: dict[str, str],
+    known: Mapping[str, str],
     now: datetime,
     progress: Progress,
     *,
@@ -316,7 +301,7 @@ async def scrape_forum(
 async def _poll(
     scraper: Scraper,
     forum: ForumConfig,
-    known: dict[str, str],
+    known: Mapping[str, str],
     now: datetime,
     progress: Progress,
     scraped: Scraped,
@@ -501,41 +486,17 @@ class _Judging:
             warn(store, self.telegram, forum.id, upcoming, by_key, apps, now)
 
     def judge_bursts(self) -> None:
-        """Bursts over the forum's customer topics' rows; whole topics only for a burst's own."""
+        """Bursts over the forum's customer topics' rows, against the stored bursts."""
         store, forum, now = self.store, self.forum, self.now
-        rows = store.light_topics(
-            forum.id,
-            state=TopicState.OPEN,
-            created_until=now + timedelta(microseconds=1),
-            customers_only=True,
-            without_reposts=True,
-        )
-        app_of_key = {r.key: r.app_id for r in rows}
-        stubs = [
-            Topic(forum.id, r.key.topic_id, r.url, r.title, Author(r.author), r.created_at, ())
-            for r in rows
-        ]
-        del rows
-        known: dict[TopicKey, Responders] = {}
-        found: list[Finding] = []
-        grouped: set[TopicKey] = set()
-        by_key: dict[TopicKey, Topic] = {}
-        settings = burst_settings(forum)
-        for burst in find_bursts(stubs, lambda t: app_of_key[t.key], settings, now):
-            whole = {t.key: t for t in store.topics_by_id(forum.id, [t.id for t in burst.topics])}
-            burst = replace(burst, topics=tuple(whole[t.key] for t in burst.topics))
-            by_key |= whole
-            finding = burst_finding(burst, lambda t: self._responders(t, known), now)
-            if finding is not None:
-                found.append(finding)
-                grouped |= burst.keys
-        self.grouped = frozenset(grouped)
+        bursts = incremental.current_bursts(store, forum, now, self.members)
+        self.grouped = bursts.grouped
         stored = store.findings_by_rule(forum.id, "burst")
+        by_key = dict(bursts.topics)
         missing = [k.topic_id for k, _ in stored if k not in by_key]
         by_key |= {t.key: t for t in store.topics_by_id(forum.id, missing)}
         titles = {key: (t.title, t.url) for key, t in by_key.items()}
-        evaluation = Evaluation(found, {}, {}, self.grouped)
-        for change in transitions(found, stored, titles, now):
+        evaluation = Evaluation(bursts.findings, {}, {}, self.grouped)
+        for change in transitions(bursts.findings, stored, titles, now):
             change = _explained(store, forum, change, now, self.members, evaluation)
             self._record(change, evaluation, by_key)
 
@@ -798,7 +759,7 @@ def run_cycle(
         backlog = last_full is None  # the forum's first cycle: its findings are old news
         exhaustive = last_full is None or now - last_full >= forum.full_scan_every
         known = store.markers(forum.id)
-        watched = _watched(store, forum, now)
+        watched = _watched(store, forum, now) if exhaustive else {}  # only full scans look
         sink = TopicSink(store)
         scraped = asyncio.run(
             scrape_forum(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import json
+import textwrap
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -15,9 +17,10 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
+from forumwatch.current import Listed, Titled
 from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
-from forumwatch.model import Finding, PostKind, Stage, Topic
+from forumwatch.model import Finding, PostKind, Stage
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import Credit, iso
 from forumwatch.telegram_text import plain_text
@@ -25,7 +28,7 @@ from forumwatch.topic_history import history_command
 from rules.clock import wait_text
 
 
-def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any]:
+def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, Any]:
     """One finding as `findings --format json` prints it (docs/design.md, CLI contract)."""
     return {
         "forum": finding.key.forum_id,
@@ -55,8 +58,15 @@ def finding_json(finding: Finding, topic: Topic, now: datetime) -> dict[str, Any
     }
 
 
-def findings_json(found: list[tuple[Finding, Topic]], now: datetime) -> list[dict[str, Any]]:
-    return [finding_json(f, t, now) for f, t in found]
+def findings_json(found: Iterable[Listed], now: datetime) -> Iterator[str]:
+    """The JSON array, a finding at a time: what `json.dumps(..., indent=2)` of the whole list
+    prints, without holding it."""
+    opened = False
+    for finding, topic in found:
+        item = json.dumps(finding_json(finding, topic, now), ensure_ascii=False, indent=2)
+        yield ("[\n" if not opened else ",\n") + textwrap.indent(item, "  ")
+        opened = True
+    yield "\n]" if opened else "[]"
 
 
 _STAGE_STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
@@ -65,10 +75,10 @@ _STAGE_STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED
 COMPACT_BELOW = 120  # terminal columns: narrower terminals get the compact table
 
 
-def findings_tsv(found: list[tuple[Finding, Topic]], now: datetime) -> str:
-    """One line per finding, tab-separated, with a header: for pipes, awk and spreadsheets."""
+def findings_tsv(found: Iterable[Listed], now: datetime) -> Iterator[str]:
+    """One line per finding, tab-separated, after a header: for pipes, awk and spreadsheets."""
     header = ("forum", "topic_id", "rule", "stage", "waiting_hours", "silent", "title", "url")
-    lines = ["\t".join(header)]
+    yield "\t".join(header)
     for finding, topic in found:
         cells = (
             finding.key.forum_id,
@@ -80,20 +90,22 @@ def findings_tsv(found: list[tuple[Finding, Topic]], now: datetime) -> str:
             topic.title,
             topic.url,
         )
-        lines.append("\t".join(" ".join(cell.split()) for cell in cells))
-    return "\n".join(lines)
+        yield "\t".join(" ".join(cell.split()) for cell in cells)
 
 
-def findings_table(found: list[tuple[Finding, Topic]], now: datetime, width: int = 200) -> Table:
+def findings_table(
+    found: list[Listed], now: datetime, width: int = 200, total: int | None = None
+) -> Table:
     """A table a person reads: topic and link, rule, stage, who is silent and for how long.
 
     Below COMPACT_BELOW columns it keeps what fits without cutting words: the topic (its title
     a link where the terminal supports it), rule, stage and wait; `forumwatch topic` has the rest.
+    `total`: how many there are when `found` shows only the first of them.
     """
     if width < COMPACT_BELOW:
-        return _compact_table(found, now)
+        return _compact_table(found, now, total)
     table = Table(
-        title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
+        title=_table_title(found, now, total),
         caption="One topic's whole history: forumwatch topic FORUM:ID" if found else None,
         show_lines=True,
         expand=False,
@@ -118,9 +130,18 @@ def findings_table(found: list[tuple[Finding, Topic]], now: datetime, width: int
     return table
 
 
-def _compact_table(found: list[tuple[Finding, Topic]], now: datetime) -> Table:
+def _table_title(found: list[Listed], now: datetime, total: int | None) -> str:
+    if total is None or total <= len(found):
+        return f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC"
+    return (
+        f"{total} finding(s) at {now:%Y-%m-%d %H:%M} UTC; the {len(found)} longest waiting "
+        "shown (--limit 0 shows all; --format tsv or json for scripts)"
+    )
+
+
+def _compact_table(found: list[Listed], now: datetime, total: int | None = None) -> Table:
     table = Table(
-        title=f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC",
+        title=_table_title(found, now, total),
         caption="Details: forumwatch topic FORUM:ID" if found else None,
         expand=False,
     )

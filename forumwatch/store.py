@@ -31,7 +31,7 @@ import sqlite_utils
 from forumwatch.health import ForumHealth
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
-from forumwatch.store_eval import EvalMixin
+from forumwatch.store_eval import EvalMixin, StoredMarkers
 from forumwatch.store_rows import (
     Credit,
     OutboxMessage,
@@ -670,10 +670,9 @@ class Store(ChatsMixin, EvalMixin):
     # --- topics -------------------------------------------------------------------------------
 
     @_translating
-    def markers(self, forum_id: str) -> dict[str, str]:
-        """Topic id → the change marker stored at its last fetch."""
-        rows = self.db.query("SELECT topic_id, marker FROM topics WHERE forum_id = ?", [forum_id])
-        return {r["topic_id"]: r["marker"] for r in rows}
+    def markers(self, forum_id: str) -> StoredMarkers:
+        """Topic id → the change marker stored at its last fetch, read per topic asked for."""
+        return StoredMarkers(self.db, forum_id)
 
     @_translating
     def save_topic(self, topic: Topic, marker: str) -> bool:

@@ -7,7 +7,7 @@ needs: a forum of 100,000 topics costs what its changed and due topics cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -67,6 +67,31 @@ class LightTopic:
     first_ack_at: datetime | None
     first_dev_at: datetime | None
     judged: bool  # its facts are current (it was evaluated since it last changed)
+
+
+class StoredMarkers(Mapping[str, str]):
+    """Topic id → the marker stored at its last fetch, looked up by primary key as a listing
+    asks (a steady poll reads one page of a forum of 100,000 topics)."""
+
+    def __init__(self, db: sqlite_utils.Database, forum_id: str) -> None:
+        self.db, self.forum_id = db, forum_id
+
+    def __getitem__(self, topic_id: str) -> str:
+        row = self.db.execute(
+            "SELECT marker FROM topics WHERE forum_id = ? AND topic_id = ?",
+            [self.forum_id, topic_id],
+        ).fetchone()
+        if row is None:
+            raise KeyError(topic_id)
+        return str(row[0] or "")
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self.db.execute("SELECT topic_id FROM topics WHERE forum_id = ?", [self.forum_id])
+        return (r[0] for r in rows)
+
+    def __len__(self) -> int:
+        query = "SELECT count(*) FROM topics WHERE forum_id = ?"
+        return int(self.db.execute(query, [self.forum_id]).fetchone()[0])
 
 
 class EvalMixin:
@@ -276,3 +301,26 @@ class EvalMixin:
             )
             for r in rows
         ]
+
+    def open_findings_in_order(self, forum_ids: Sequence[str]) -> Iterator[StoredFinding]:
+        """The forums' unresolved findings, oldest wait first (then topic, rule), one row at a
+        time: `findings` streams thousands without holding them."""
+        if not forum_ids:
+            return
+        rows = self.db.query(
+            f"SELECT * FROM findings WHERE resolved_at IS NULL "
+            f"AND forum_id IN ({marks(len(forum_ids))}) "
+            "ORDER BY opened_at, forum_id, topic_id, rule",
+            list(forum_ids),
+        )
+        for row in rows:
+            yield stored_finding_from_row(row)
+
+    def findings_open_at(self, forum_id: str, moment: datetime) -> list[StoredFinding]:
+        """The findings forumwatch held open at `moment` (seen by then, not yet resolved)."""
+        rows = self.db.query(
+            "SELECT * FROM findings WHERE forum_id = ? AND first_seen_at <= ? "
+            "AND (resolved_at IS NULL OR resolved_at > ?) ORDER BY opened_at, topic_id, rule",
+            [forum_id, iso(moment), iso(moment)],
+        )
+        return [stored_finding_from_row(r) for r in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -88,7 +88,7 @@ class Scraper(Protocol):
     engine: ClassVar[str]
 
     def list_topics(
-        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
+        self, known: Mapping[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Yield topics bumped after `since`; may stop early once a page brings nothing new.
 
@@ -158,7 +158,7 @@ def all_too_old(summaries: list[TopicSummary], cutoff: datetime) -> bool:
     return bool(regular) and all(too_old(s, cutoff) for s in regular)
 
 
-def all_known(summaries: list[TopicSummary], known: dict[str, str], cutoff: datetime) -> bool:
+def all_known(summaries: list[TopicSummary], known: Mapping[str, str], cutoff: datetime) -> bool:
     """True when a page's non-pinned topics are each too old or known with an unchanged marker."""
     regular = [s for s in summaries if not s.pinned]
     return bool(regular) and all(

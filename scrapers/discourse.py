@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -68,7 +68,7 @@ class DiscourseScraper:
         return [f"/c/{ref.strip('/')}.json" for ref in self.settings.categories]
 
     async def list_topics(
-        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
+        self, known: Mapping[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Yield topics bumped after `since`, each once, stopping at the first page with nothing
         new (every non-pinned topic known with an unchanged marker, or bumped too long ago).
@@ -85,7 +85,7 @@ class DiscourseScraper:
                     yield summary
 
     async def _walk(
-        self, first_page: str, known: dict[str, str], cutoff: datetime, exhaustive: bool
+        self, first_page: str, known: Mapping[str, str], cutoff: datetime, exhaustive: bool
     ) -> AsyncIterator[TopicSummary]:
         """Every fresh-enough row of one topic list, page after page, until nothing new."""
         url: str | None = first_page

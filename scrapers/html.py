@@ -10,7 +10,7 @@ topic turning "ignored" at once.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -77,7 +77,7 @@ class HtmlScraper:
         await self.http.aclose()
 
     async def list_topics(
-        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
+        self, known: Mapping[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Topics from the list page at the forum's url and its next pages, each once, stopping
         at a page with nothing new (unless exhaustive), at topics older than `since`, at the last

@@ -10,7 +10,7 @@ list includes its subcategories. Without categories the whole forum's list is re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -77,7 +77,7 @@ class MisagoScraper:
         return queries
 
     async def list_topics(
-        self, known: dict[str, str], since: datetime | None, *, exhaustive: bool = False
+        self, known: Mapping[str, str], since: datetime | None, *, exhaustive: bool = False
     ) -> AsyncIterator[TopicSummary]:
         """Yield threads with activity after `since`, each once, stopping at the first page with
         nothing new (every non-pinned thread known with an unchanged marker, or too old).
@@ -96,7 +96,7 @@ class MisagoScraper:
     async def _walk(
         self,
         query: list[tuple[str, str | int]],
-        known: dict[str, str],
+        known: Mapping[str, str],
         cutoff: datetime,
         exhaustive: bool,
     ) -> AsyncIterator[TopicSummary]:

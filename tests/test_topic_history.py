@@ -129,13 +129,13 @@ def test_findings_fit_80_columns_without_cutting_words_and_pipe_as_tsv(
     from rich.console import Console
 
     from forumwatch.config import load_config
-    from forumwatch.pipeline import current_findings
+    from forumwatch.current import current_findings
     from forumwatch.report import findings_table
     from forumwatch.store import Store
 
     assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
     config = load_config(config_path)
-    found = current_findings(Store(config.database, read_only=True), config, NOW)
+    found = list(current_findings(Store(config.database, read_only=True), config, NOW))
     screen = io.StringIO()
     Console(file=screen, width=80, color_system=None).print(findings_table(found, NOW, 80))
     lines = screen.getvalue().splitlines()
