@@ -1,23 +1,37 @@
 """A day's digest from the store only (no scraping): what the quality staff read each morning.
 
-Everything is judged at the end of the day, with the rules seeing topics as they stood then, so a
-digest of last Tuesday rebuilt today says what it would have said on Tuesday.
+Everything is judged at the end of the day. The ignored topics are those forumwatch held open
+then (a day not over yet, or a store no cycle judged under this config, is judged from the
+topics as they stood); the timings come from each topic's first answers as the cycles stored
+them, so a digest of a forum of 100,000 topics reads rows, not posts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from digests.figures import Scorecard, TopicTiming, scorecards, sla_share, timing
-from forumwatch.config import Config
-from forumwatch.model import Finding, TopicState
-from forumwatch.pipeline import evaluate_topics
-from forumwatch.roles import responders_for
+from digests.figures import (
+    Scorecard,
+    TopicTiming,
+    scorecards,
+    sla_share,
+    timing,
+    timing_from_facts,
+)
+from forumwatch.config import AppConfig, Config, ForumConfig
+from forumwatch.current import current_findings, judged_by
+from forumwatch.incremental import BATCH_TOPICS
+from forumwatch.model import Finding, Stage, Topic
+from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Credit, Store, StoredFinding
 from forumwatch.store_chats import ChatRole
+from forumwatch.store_eval import chunks
+from rules.silence import summary_at
 
+LISTED = 100  # ignored topics listed by name; the rest are counted (`forumwatch findings`)
 SCORECARD_DAYS = 30  # scorecards cover the topics started in the last 30 days
 TREND_DAYS = 14  # the chart's span; headline changes compare with the 7 days before
 
@@ -50,7 +64,8 @@ class Digest:
     end: datetime  # the next day's first moment, UTC: everything is judged here
     new_topics: int = 0
     sla_share: float | None = None  # of topics started in the scorecard window
-    ignored: list[Ignored] = field(default_factory=list)  # longest wait first
+    ignored: list[Ignored] = field(default_factory=list)  # the LISTED longest waits
+    ignored_total: int = 0  # every open finding at the day's end
     escalations: int = 0
     scorecards: list[Scorecard] = field(default_factory=list)
     answered: list[StoredFinding] = field(default_factory=list)  # resolved by an answer that day
@@ -101,20 +116,14 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     timings: list[TopicTiming] = []
     open_by_app: dict[tuple[str, str], int] = {}
     window = end - timedelta(days=SCORECARD_DAYS)
+    ignored: list[Ignored] = []
     for forum in config.forums:
-        sla = config.sla_for(forum)
         members = store.group_members(forum.id)
-        recent = store.topics(forum.id, created_from=window, created_until=end)
-        digest.new_topics += sum(1 for t in recent if t.created_at >= start)
-        for topic in recent:
-            item = timing(topic, responders_for(forum, topic, members), sla, end)
-            if item is not None:
-                timings.append(item)
-        open_topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
-        for finding in evaluate_topics(open_topics.values(), forum, config, end, members):
-            topic = open_topics[finding.key]
-            digest.ignored.append(Ignored(finding, topic.title, topic.url))
-            app_id = responders_for(forum, topic, members).app_id
+        started = Timings(store, forum, config, members)
+        timings += started.between(window, end, lambda _: end)
+        digest.new_topics += sum(1 for t in started.created if t >= start)
+        for item, app_id in _ignored_at(store, forum, config, members, end):
+            ignored.append(item)
             open_by_app[forum.id, app_id] = open_by_app.get((forum.id, app_id), 0) + 1
         digest.escalations += len(store.findings_between(forum.id, "escalated_at", start, end))
         for stored in store.findings_between(forum.id, "resolved_at", start, end):
@@ -122,7 +131,9 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
                 digest.answered.append(stored)
             elif "without an answer" in stored.resolution:
                 digest.closed_unanswered.append(stored)
-    digest.ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
+    ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
+    digest.ignored_total = len(ignored)
+    digest.ignored = ignored[:LISTED]
     digest.sla_share = sla_share(timings, end)
     owed: dict[tuple[str, str], float] = {}
     for credit in store.credits_between(window, end):
@@ -137,9 +148,95 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     return digest
 
 
+class Timings:
+    """How the topics started in a window were served: from each topic's stored facts (its
+    first answers, as the last cycle judged them) where they are current, from its posts where
+    not (a topic changed since, or a config the store was not judged by)."""
+
+    def __init__(
+        self, store: Store, forum: ForumConfig, config: Config, members: GroupMembers
+    ) -> None:
+        self.store, self.forum, self.members = store, forum, members
+        self.sla = config.sla_for(forum)
+        self.facts_hold = judged_by(store, forum, config, members)
+        self.created: list[datetime] = []  # every topic's start in the last window read
+        apps: dict[str, AppConfig | None] = {app.id: app for app in forum.apps}
+        apps[""] = None
+        self._developers = {
+            app_id: tuple(sorted(responders_for_app(forum, app, members).developers))
+            for app_id, app in apps.items()
+        }
+
+    def between(
+        self, start: datetime, end: datetime, at: Callable[[datetime], datetime]
+    ) -> list[TopicTiming]:
+        """Timings of the topics started in [start, end), each as of `at(its start)`."""
+        rows = self.store.light_topics(self.forum.id, created_from=start, created_until=end)
+        self.created = [row.created_at for row in rows]
+        result: list[TopicTiming] = []
+        unjudged: list[str] = []
+        for row in rows:
+            if not (self.facts_hold and row.judged and row.app_id in self._developers):
+                unjudged.append(row.key.topic_id)
+                continue
+            developers = self._developers[row.app_id]
+            item = timing_from_facts(row, developers, self.sla, at(row.created_at))
+            if item is not None:
+                result.append(item)
+        for part in chunks(unjudged, BATCH_TOPICS):
+            for topic in self.store.topics_by_id(self.forum.id, part):
+                responders = responders_for(self.forum, topic, self.members)
+                item = timing(topic, responders, self.sla, at(topic.created_at))
+                if item is not None:
+                    result.append(item)
+        return result
+
+
+def _ignored_at(
+    store: Store, forum: ForumConfig, config: Config, members: GroupMembers, end: datetime
+) -> list[tuple[Ignored, str]]:
+    """The forum's open findings at `end`, each with its topic's app.
+
+    A day already judged by the cycles is told as forumwatch held it then (what it found, and
+    had not yet seen resolved); a day not over, or a store never judged under this config, is
+    judged from the topics as they stood at `end`.
+    """
+    _, evaluated_at = store.eval_state(forum.id)
+    if (
+        evaluated_at is not None
+        and end <= evaluated_at
+        and judged_by(store, forum, config, members)
+    ):
+        held = store.findings_open_at(forum.id, end)
+        apps = store.apps_of(forum.id, [s.finding.key.topic_id for s in held])
+        return [
+            (Ignored(_as_held(stored, end), stored.title, stored.url), apps.get(key.topic_id, ""))
+            for stored in held
+            if (key := stored.finding.key)
+        ]
+    found = list(current_findings(store, config, end, forums=[forum]))
+    apps = store.apps_of(forum.id, [f.key.topic_id for f, _ in found])
+    judged_apps = judged_by(store, forum, config, members)
+    result = []
+    for finding, topic in found:
+        app_id = apps.get(finding.key.topic_id, "") if judged_apps else ""
+        if not judged_apps and isinstance(topic, Topic):
+            app_id = responders_for(forum, topic, members).app_id
+        result.append((Ignored(finding, topic.title, topic.url), app_id))
+    return result
+
+
+def _as_held(stored: StoredFinding, moment: datetime) -> Finding:
+    """A stored finding as it stood at `moment`: escalated only if it was by then, its wait
+    worded to that moment."""
+    escalated = stored.escalated_at is not None and stored.escalated_at <= moment
+    finding = replace(stored.finding, stage=Stage.ESCALATED if escalated else Stage.DUE)
+    return summary_at(finding, moment)
+
+
 def trend(store: Store, config: Config, day: date, until: datetime) -> list[DayPoint]:
-    """The headline figures of the TREND_DAYS days ending with `day`: one topic query and one
-    findings query per forum for the whole span, one count per day."""
+    """The headline figures of the TREND_DAYS days ending with `day`: one topic rows query and
+    one findings query per forum for the whole span, one count per day."""
     days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     bounds = {d: day_bounds(d, config.timezone) for d in days}
     ends = {d: min(end, until) for d, (_, end) in bounds.items()}  # each day judged at its end
@@ -151,13 +248,15 @@ def trend(store: Store, config: Config, day: date, until: datetime) -> list[DayP
     def day_of(moment: datetime) -> date | None:
         return next((d for d, (s, e) in bounds.items() if s <= moment < e), None)
 
+    def end_of_its_day(moment: datetime) -> datetime:
+        d = day_of(moment)
+        return ends[d] if d else moment
+
     for forum in config.forums:
-        sla = config.sla_for(forum)
         members = store.group_members(forum.id)
-        for topic in store.topics(forum.id, created_from=first, created_until=last):
-            d = day_of(topic.created_at)
-            item = d and timing(topic, responders_for(forum, topic, members), sla, ends[d])
-            if d and item:
+        timings = Timings(store, forum, config, members)
+        for item in timings.between(first, last, end_of_its_day):
+            if d := day_of(item.created_at):
                 started[d].append(item)
         for stored in store.findings_between(forum.id, "escalated_at", first, last):
             if stored.escalated_at and (d := day_of(stored.escalated_at)):

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from forumwatch.model import Responders, Sla, Topic, TopicKey
+from forumwatch.model import Responders, Sla, Topic, TopicKey, TopicState
+from forumwatch.store_eval import LightTopic
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, awaits_answers, first_answer
 from rules.base import as_of
 from rules.clock import deadline
@@ -61,6 +62,29 @@ def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Top
         developer_answer_at=developer.created_at if developer else None,
         acknowledged_at=acknowledgement.created_at if acknowledgement else None,
         acknowledge_due=deadline(then.created_at, sla.acknowledge, sla.business_hours),
+    )
+
+
+def timing_from_facts(
+    row: LightTopic, developers: tuple[str, ...], sla: Sla, now: datetime
+) -> TopicTiming | None:
+    """`timing` from a topic's stored facts (its first answers) instead of its posts."""
+    if row.created_at > now or row.state is not TopicState.OPEN or not row.customer:
+        return None
+
+    def by_then(moment: datetime | None) -> datetime | None:
+        return moment if moment is not None and moment <= now else None
+
+    return TopicTiming(
+        key=row.key,
+        title=row.title,
+        url=row.url,
+        app_id=row.app_id,
+        developers=developers,
+        created_at=row.created_at,
+        developer_answer_at=by_then(row.first_dev_at),
+        acknowledged_at=by_then(row.first_ack_at),
+        acknowledge_due=deadline(row.created_at, sla.acknowledge, sla.business_hours),
     )
 
 

@@ -19,7 +19,7 @@ class SendError(Exception):
 
 def digest_email(digest: Digest, html: str, text: str, smtp: SmtpConfig) -> EmailMessage:
     message = EmailMessage()
-    ignored, escalations = len(digest.ignored), digest.escalations
+    ignored, escalations = digest.ignored_total, digest.escalations
     message["Subject"] = f"{digest.title}: {ignored} ignored topic(s), {escalations} escalation(s)"
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
@@ -70,7 +70,7 @@ def telegram_summary(digest: Digest) -> str:
         f"<b>📋 {digest.title}</b>",
         f"New topics: {digest.new_topics}",
         f"Acknowledged within SLA (30 days): {share}",
-        f"Open ignored topics: {len(digest.ignored)}",
+        f"Open ignored topics: {digest.ignored_total}",
         f"Escalations: {digest.escalations}",
     ]
     if digest.failed_forums:

@@ -40,25 +40,34 @@ def order(listed: Listed) -> tuple[datetime, TopicKey, str]:
     return finding.opened_at, finding.key, finding.rule
 
 
+def judged_by(store: Store, forum: ForumConfig, config: Config, members: GroupMembers) -> bool:
+    """True when the forum's stored judgements (findings, topic facts) were made under what
+    this config says (see incremental.fingerprint)."""
+    stamp, _ = store.eval_state(forum.id)
+    return stamp == incremental.fingerprint(forum, config, members)
+
+
 def judged_up_to(
     store: Store, forum: ForumConfig, config: Config, members: GroupMembers, now: datetime
 ) -> bool:
     """True when the forum's stored findings may stand for `now`: judged by this config, at
     `now` or before."""
-    stamp, evaluated_at = store.eval_state(forum.id)
+    _, evaluated_at = store.eval_state(forum.id)
     if evaluated_at is None or now < evaluated_at:
         return False
-    return stamp == incremental.fingerprint(forum, config, members)
+    return judged_by(store, forum, config, members)
 
 
-def current_findings(store: Store, config: Config, now: datetime) -> Iterator[Listed]:
-    """Every finding at `now`, oldest wait first (then topic and rule), streamed: the stored
-    ones are read a row at a time, never the forum's topics whole."""
+def current_findings(
+    store: Store, config: Config, now: datetime, forums: Iterable[ForumConfig] | None = None
+) -> Iterator[Listed]:
+    """Every finding at `now` (of `forums`, default all), oldest wait first (then topic and
+    rule), streamed: the stored ones are read a row at a time, never the topics whole."""
     fresh: list[Listed] = []
     judged: set[TopicKey] = set()
     bursts_judged: set[str] = set()  # forums whose bursts were found again
     kept: list[str] = []  # forums whose stored findings stand (but for the judged topics)
-    for forum in config.forums:
+    for forum in config.forums if forums is None else forums:
         members = store.group_members(forum.id)
         if not judged_up_to(store, forum, config, members, now):
             topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}

@@ -139,11 +139,11 @@ def plan(
 
 
 def due_at(store: Store, forum_id: str, now: datetime) -> Plan:
-    """The topics changed or due at `now`, those whose findings are open while they are not
-    (closed, deleted), with every open topic of their authors. Reads only."""
+    """The topics changed or due at `now`, with every open topic of their authors. Reads only.
+
+    (A topic closed or deleted since it was judged is a changed one: its findings resolve.)"""
     changed, due = store.due_topics(forum_id, now)
-    stray = store.stray_finding_topics(forum_id)
-    groups = store.with_their_authors(forum_id, [*changed, *due, *stray])
+    groups = store.with_their_authors(forum_id, [*changed, *due])
     return Plan([groups[author] for author in sorted(groups)], len(changed), len(due), False)
 
 

@@ -35,8 +35,14 @@ def responders_for(
     A group counts both through the posts' group badges and, where `members` knows the group,
     through its member list (Discourse shows only a user's primary group on posts).
     """
+    return responders_for_app(forum, app_of(forum, topic), members)
+
+
+def responders_for_app(
+    forum: ForumConfig, app: AppConfig | None, members: GroupMembers | None = None
+) -> Responders:
+    """Who answers the topics of `app` (None: the forum's topics outside every app)."""
     members = members or {}
-    app = app_of(forum, topic)
     developers = set(forum.developers)
     developer_groups = set(forum.developer_groups)
     if app is not None:

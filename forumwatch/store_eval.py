@@ -139,17 +139,6 @@ class EvalMixin:
         ]
         return changed, due
 
-    def stray_finding_topics(self, forum_id: str) -> list[str]:
-        """Topics with an unresolved finding that are no longer open (closed, deleted): their
-        findings resolve. Through the findings_open index."""
-        rows = self.db.execute(
-            "SELECT DISTINCT f.topic_id FROM findings f LEFT JOIN topics t "
-            "USING (forum_id, topic_id) WHERE f.forum_id = ? AND f.resolved_at IS NULL "
-            "AND f.rule != 'burst' AND (t.state IS NULL OR t.state != ?)",
-            [forum_id, TopicState.OPEN.value],
-        )
-        return [r[0] for r in rows]
-
     def with_their_authors(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, list[str]]:
         """Author (casefolded) → ids of their open topics and of the given ones: a re-posted
         request spans one author's topics, so they are judged together."""
@@ -317,10 +306,23 @@ class EvalMixin:
             yield stored_finding_from_row(row)
 
     def findings_open_at(self, forum_id: str, moment: datetime) -> list[StoredFinding]:
-        """The findings forumwatch held open at `moment` (seen by then, not yet resolved)."""
+        """The findings forumwatch held open at `moment` (seen by then, not yet resolved),
+        oldest wait first."""
         rows = self.db.query(
             "SELECT * FROM findings WHERE forum_id = ? AND first_seen_at <= ? "
             "AND (resolved_at IS NULL OR resolved_at > ?) ORDER BY opened_at, topic_id, rule",
             [forum_id, iso(moment), iso(moment)],
         )
         return [stored_finding_from_row(r) for r in rows]
+
+    def apps_of(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, str]:
+        """Topic id → its app as last judged ("" for none or not judged yet)."""
+        apps = {}
+        for part in chunks(sorted(set(topic_ids))):
+            for topic_id, app_id in self.db.execute(
+                f"SELECT topic_id, app_id FROM topics WHERE forum_id = ? "
+                f"AND topic_id IN ({marks(len(part))})",
+                [forum_id, *part],
+            ):
+                apps[topic_id] = app_id or ""
+        return apps

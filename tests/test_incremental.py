@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from digests.build import Timings
 from forumwatch.config import Config, load_config
 from forumwatch.model import TopicState
 from forumwatch.notify import telegram
@@ -188,6 +189,23 @@ def _assert_rules_agree(store: Store, config: Config, now: datetime) -> int:
     return len(fresh)
 
 
+def _assert_timings_from_facts_equal_timings_from_posts(
+    store: Store, config: Config, now: datetime
+) -> None:
+    """The digest's timings read from the facts the cycles stored are those its posts give."""
+    forum = config.forums[0]
+    members = store.group_members(forum.id)
+    from_facts = Timings(store, forum, config, members)
+    from_posts = Timings(store, forum, config, members)
+    from_posts.facts_hold = False
+    start = now - timedelta(days=30)
+    for moment in (now - timedelta(days=2), now - timedelta(hours=5), now):
+        facts = sorted(from_facts.between(start, now, lambda _, m=moment: m), key=lambda t: t.key)
+        posts = sorted(from_posts.between(start, now, lambda _, m=moment: m), key=lambda t: t.key)
+        assert facts == posts
+        assert len(facts) > 5
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_judging_changed_and_due_topics_equals_judging_all(
     tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
@@ -218,6 +236,7 @@ def test_judging_changed_and_due_topics_equals_judging_all(
             previous = now
         assert previous is not None
         quiet = run_cycle(stores[0], incremental, previous + timedelta(seconds=1))
+        _assert_timings_from_facts_equal_timings_from_posts(stores[0], incremental, previous)
         for store in stores:
             store.close()
     assert findings_seen > 20  # the scenario really raised findings
