@@ -239,17 +239,17 @@ def findings(
     with _open_store(config, read_only=True) as store:
         for warning in stale_warnings(store, config, moment):
             click.echo(f"warning: {warning}", err=True)
-        found = current_findings(store, config, moment)
         if output_format == "json":
-            for piece in findings_json(found, moment):
-                click.echo(piece, nl=False)
-            click.echo()
+            found = current_findings(store, config, moment)
+            sys.stdout.writelines(findings_json(found, moment))
+            sys.stdout.write("\n")
         elif output_format == "tsv":
-            for line in findings_tsv(found, moment):
-                click.echo(line)
+            found = current_findings(store, config, moment, evidence=False)
+            sys.stdout.writelines(line + "\n" for line in findings_tsv(found, moment))
         else:
-            shown = list(itertools.islice(found, limit or None))
-            total = len(shown) + sum(1 for _ in found)
+            shown = list(itertools.islice(current_findings(store, config, moment), limit or None))
+            counted = current_findings(store, config, moment, evidence=False)
+            total = sum(1 for _ in counted)
             out = stdout()
             out.print(findings_table(shown, moment, out.width, total))
 

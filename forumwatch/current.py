@@ -59,10 +59,16 @@ def judged_up_to(
 
 
 def current_findings(
-    store: Store, config: Config, now: datetime, forums: Iterable[ForumConfig] | None = None
+    store: Store,
+    config: Config,
+    now: datetime,
+    forums: Iterable[ForumConfig] | None = None,
+    *,
+    evidence: bool = True,
 ) -> Iterator[Listed]:
     """Every finding at `now` (of `forums`, default all), oldest wait first (then topic and
-    rule), streamed: the stored ones are read a row at a time, never the topics whole."""
+    rule), streamed: the stored ones are read a row at a time, never the topics whole.
+    `evidence=False` may leave the stored ones' evidence out (for counts and tsv)."""
     fresh: list[Listed] = []
     judged: set[TopicKey] = set()
     bursts_judged: set[str] = set()  # forums whose bursts were found again
@@ -88,7 +94,7 @@ def current_findings(
     fresh.sort(key=order)
 
     def standing() -> Iterable[Listed]:
-        for stored in store.open_findings_in_order(kept):
+        for stored in store.open_findings_in_order(kept, evidence=evidence):
             finding = stored.finding
             if finding.rule == "burst":
                 if finding.key.forum_id in bursts_judged:

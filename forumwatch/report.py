@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import textwrap
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -59,12 +58,12 @@ def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, An
 
 
 def findings_json(found: Iterable[Listed], now: datetime) -> Iterator[str]:
-    """The JSON array, a finding at a time: what `json.dumps(..., indent=2)` of the whole list
-    prints, without holding it."""
+    """The JSON array, a finding per line as it comes (a forum may have tens of thousands:
+    nothing is held, and the C encoder, which `indent` would turn off, writes each)."""
     opened = False
     for finding, topic in found:
-        item = json.dumps(finding_json(finding, topic, now), ensure_ascii=False, indent=2)
-        yield ("[\n" if not opened else ",\n") + textwrap.indent(item, "  ")
+        item = json.dumps(finding_json(finding, topic, now), ensure_ascii=False)
+        yield ("[\n" if not opened else ",\n") + item
         opened = True
     yield "\n]" if opened else "[]"
 

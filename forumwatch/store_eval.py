@@ -291,9 +291,12 @@ class EvalMixin:
             for r in rows
         ]
 
-    def open_findings_in_order(self, forum_ids: Sequence[str]) -> Iterator[StoredFinding]:
+    def open_findings_in_order(
+        self, forum_ids: Sequence[str], *, evidence: bool = True
+    ) -> Iterator[StoredFinding]:
         """The forums' unresolved findings, oldest wait first (then topic, rule), one row at a
-        time: `findings` streams thousands without holding them."""
+        time: `findings` streams thousands without holding them (`evidence=False`: without
+        their evidence, which is most of the reading)."""
         if not forum_ids:
             return
         rows = self.db.query(
@@ -303,7 +306,7 @@ class EvalMixin:
             list(forum_ids),
         )
         for row in rows:
-            yield stored_finding_from_row(row)
+            yield stored_finding_from_row(row, evidence=evidence)
 
     def findings_open_at(self, forum_id: str, moment: datetime) -> list[StoredFinding]:
         """The findings forumwatch held open at `moment` (seen by then, not yet resolved),

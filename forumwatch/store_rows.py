@@ -149,26 +149,36 @@ def evidence_json(e: Evidence) -> dict[str, Any]:
     }
 
 
+# enum members by value: a dict lookup, not Enum.__call__ (a listing reads 300,000 of them)
+_ROLES = {role.value: role for role in Role}
+_KINDS = {kind.value: kind for kind in PostKind}
+_STAGES = {stage.value: stage for stage in Stage}
+
+
 def evidence_from_json(d: dict[str, Any]) -> Evidence:
     return Evidence(
         post_number=d["post_number"],
         username=d["username"],
-        role=Role(d["role"]),
+        role=_ROLES[d["role"]],
         created_at=datetime.fromisoformat(d["created_at"]),
-        kind=PostKind(d["kind"]),
+        kind=_KINDS[d["kind"]],
         note=d.get("note", ""),
     )
 
 
-def stored_finding_from_row(r: dict[str, Any]) -> StoredFinding:
+def stored_finding_from_row(r: dict[str, Any], *, evidence: bool = True) -> StoredFinding:
+    """The stored finding of a row; `evidence=False` leaves its evidence out (counting and
+    tab-separated listings never show it)."""
     finding = Finding(
         key=TopicKey(r["forum_id"], r["topic_id"]),
         rule=r["rule"],
-        stage=Stage(r["stage"]),
+        stage=_STAGES[r["stage"]],
         opened_at=datetime.fromisoformat(r["opened_at"]),
         due_at=datetime.fromisoformat(r["due_at"]),
         escalate_at=datetime.fromisoformat(r["escalate_at"]),
-        evidence=tuple(evidence_from_json(e) for e in json.loads(r["evidence"])),
+        evidence=tuple(evidence_from_json(e) for e in json.loads(r["evidence"]))
+        if evidence
+        else (),
         summary=r["summary"] or "",
         silent=tuple(json.loads(r["silent"] or "[]")),
     )
