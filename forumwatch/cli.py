@@ -18,14 +18,11 @@ from typing import NoReturn
 import click
 from rich.console import Console
 from rich.markup import escape
-from telegram.error import TelegramError
 
-from digests.build import quality_chats
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.current import current_findings
 from forumwatch.freshness import stale_warnings
-from forumwatch.notify.telegram import make_bot
 from forumwatch.pipeline import CycleReport, run_cycle, why_dry_run
 from forumwatch.report import (
     credits_csv,
@@ -335,6 +332,10 @@ def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> N
 
 async def _bot_username(config: Config) -> str | None:
     """The bot's @username for the invite link; None when Telegram cannot be reached."""
+    from telegram.error import TelegramError
+
+    from forumwatch.notify.telegram import make_bot
+
     assert config.telegram is not None
     try:
         async with make_bot(config.telegram) as bot:
@@ -410,6 +411,8 @@ def digest(
     with _open_store(config, read_only=True) as store:
         try:
             built = build_digest(store, config, when)
+            from digests.build import quality_chats
+
             quality = quality_chats(store, config) if send else []
         except StoreError as err:
             fail(str(err), 2)

@@ -29,7 +29,6 @@ from pydantic import (
 from forumwatch.model import BusinessHours, Sla
 from forumwatch.secrets import Redactor, is_secret_key, secret_values
 from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
-from scrapers.profile import ProfileError, bundled_profiles, load_profile
 
 DEFAULT_CONFIG = "config.yaml"
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)(?![a-z])", re.IGNORECASE)
@@ -261,10 +260,10 @@ class ForumConfig(_Strict):
     @field_validator("engine")
     @classmethod
     def _known_engine(cls, engine: str) -> str:
-        from scrapers.base import engines
+        from scrapers.base import engine_names
 
-        if engine not in engines():
-            known = ", ".join(sorted(engines()))
+        if engine not in engine_names():
+            known = ", ".join(engine_names())
             raise ValueError(f"unknown engine {engine!r}; known engines: {known}")
         return engine
 
@@ -293,6 +292,8 @@ class ForumConfig(_Strict):
         """The profile, checked and loaded: a name or path becomes the mapping it holds."""
         if ref is None:
             return None
+        from scrapers.profile import ProfileError, load_profile  # HTML forums only: lxml, CSS
+
         base_dir = (info.context or {}).get("config_dir")
         try:
             return load_profile(ref, base_dir).model_dump(exclude_none=True)
@@ -318,6 +319,8 @@ class ForumConfig(_Strict):
     @model_validator(mode="after")
     def _html_needs_profile(self) -> ForumConfig:
         if self.engine == "html" and self.profile is None:
+            from scrapers.profile import bundled_profiles
+
             bundled = ", ".join(bundled_profiles())
             raise ValueError(
                 f"forum '{self.id}': engine html needs a profile: a bundled one ({bundled}), "

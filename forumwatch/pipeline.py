@@ -13,10 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from telegram.error import InvalidToken, TelegramError
-
 from forumwatch import incremental
-from forumwatch.bot_updates import answer_updates
 from forumwatch.config import Config, ForumConfig
 from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
@@ -811,6 +808,10 @@ def run_cycle(
 
 async def answer_commands(store: Store, config: Config, now: datetime) -> str | None:
     """Answer the bot commands sent since the last run; an error message when Telegram failed."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from forumwatch.bot_updates import answer_updates
+
     assert config.telegram is not None
     bot = make_bot(config.telegram)
     try:

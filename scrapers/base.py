@@ -167,7 +167,12 @@ def all_known(summaries: list[TopicSummary], known: Mapping[str, str], cutoff: d
 
 
 ScraperFactory = Callable[[ForumSettings], Scraper]
-ENGINE_MODULES = ("scrapers.discourse", "scrapers.html", "scrapers.misago")
+# engine name → the module that registers it, imported only when a forum uses the engine
+ENGINE_MODULES = {
+    "discourse": "scrapers.discourse",
+    "html": "scrapers.html",
+    "misago": "scrapers.misago",
+}
 _ENGINES: dict[str, ScraperFactory] = {}
 
 
@@ -181,14 +186,13 @@ def register(engine: str) -> Callable[[ScraperFactory], ScraperFactory]:
     return wrap
 
 
-def engines() -> dict[str, ScraperFactory]:
-    for module in ENGINE_MODULES:  # each engine registers itself on import
-        importlib.import_module(module)
-    return dict(_ENGINES)
+def engine_names() -> list[str]:
+    """The `engine:` names a config may use (nothing is imported to list them)."""
+    return sorted(ENGINE_MODULES)
 
 
 def scraper_for(engine: str, settings: ForumSettings) -> Scraper:
-    available = engines()
-    if engine not in available:
+    if engine not in ENGINE_MODULES:
         raise KeyError(engine)
-    return available[engine](settings)
+    importlib.import_module(ENGINE_MODULES[engine])  # the engine registers itself on import
+    return _ENGINES[engine](settings)

@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+if TYPE_CHECKING:
+    from telegram import Bot
 
 from forumwatch.config import Config, ForumConfig, TelegramConfig
 from forumwatch.escalation import Change, Transition
@@ -40,7 +39,12 @@ _ROLES_AT = {
 
 
 def make_bot(settings: TelegramConfig) -> Bot:
-    """A python-telegram-bot Bot for the config (a local Bot API server when api_url is set)."""
+    """A python-telegram-bot Bot for the config (a local Bot API server when api_url is set).
+
+    python-telegram-bot is imported here, not at start-up: a config without Telegram never
+    pays for it (a cron run every few minutes, for years)."""
+    from telegram import Bot
+
     if settings.api_url:
         return Bot(settings.token, base_url=f"{settings.api_url}/bot")
     return Bot(settings.token)
@@ -109,6 +113,8 @@ class TelegramNotifier:
     # --- delivery -----------------------------------------------------------------------------
 
     async def bot(self) -> Bot:
+        from telegram.error import InvalidToken, TelegramError
+
         if self._bot is None:
             bot = make_bot(self.settings)
             try:
@@ -130,6 +136,9 @@ class TelegramNotifier:
 
     async def send(self, message: OutboxMessage) -> str | None:
         """Send one outbox row; the message id as the sent ref."""
+        from telegram.constants import ParseMode
+        from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
+
         chat_id = int(message.recipient)
         chat = self.store.chat(chat_id)
         if chat is not None and not chat.active:
