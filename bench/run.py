@@ -291,8 +291,8 @@ def fig_commands(n: int, config: str, db: Path, floor: Measure, res: Results) ->
     base = ok(measured([PYTHON, "-c", sql, str(db)]), "sql floor")
     day = (BASE - timedelta(days=1)).date().isoformat()
     commands = {
-        "findings --format table": ["findings", "--now", at(1), "--format", "table"],
-        "findings --format json": ["findings", "--now", at(1), "--format", "json"],
+        "findings --format table": ["findings", "--now", at(2), "--format", "table"],
+        "findings --format json": ["findings", "--now", at(2), "--format", "json"],
         "digest": ["digest", "--date", day],
     }
     for name, args in commands.items():

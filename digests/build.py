@@ -210,7 +210,7 @@ def _ignored_at(
         held = store.findings_open_at(forum.id, end)
         apps = store.apps_of(forum.id, [s.finding.key.topic_id for s in held])
         return [
-            (Ignored(_as_held(stored, end), stored.title, stored.url), apps.get(key.topic_id, ""))
+            (Ignored(_as_held(stored, end), stored.title, stored.url), apps.get(key.topic_id) or "")
             for stored in held
             if (key := stored.finding.key)
         ]
@@ -219,7 +219,7 @@ def _ignored_at(
     judged_apps = judged_by(store, forum, config, members)
     result = []
     for finding, topic in found:
-        app_id = apps.get(finding.key.topic_id, "") if judged_apps else ""
+        app_id = (apps.get(finding.key.topic_id) or "") if judged_apps else ""
         if not judged_apps and isinstance(topic, Topic):
             app_id = responders_for(forum, topic, members).app_id
         result.append((Ignored(finding, topic.title, topic.url), app_id))

@@ -282,14 +282,18 @@ def _topic_key(config: Config, url: str) -> TopicKey | None:
     return TopicKey(forum.id, match[1]) if forum and match else None
 
 
+STATUS_LISTED = 50  # /status names the longest waits; the rest are counted
+
+
 def _status(store: Store, config: Config, chat: Chat, now: datetime) -> list[str]:
     found = open_in_scope(store, config, chat)
-    items = [(s.finding, s.title, s.url) for s in found]
-    return status_messages(items, now, _language(config))
+    items = [(s.finding, s.title, s.url) for s in found[:STATUS_LISTED]]
+    return status_messages(items, now, _language(config), total=len(found))
 
 
 def open_in_scope(store: Store, config: Config, chat: Chat) -> list[StoredFinding]:
-    """Open findings a chat would be told about, oldest wait first."""
+    """Open findings a chat would be told about, oldest wait first (without their evidence:
+    a forum may hold tens of thousands)."""
     scopes = _scopes(store, chat)
     found: list[StoredFinding] = []
     for forum_id in sorted({s.forum_id for s in scopes} if scopes else _all_forums(config, chat)):
@@ -297,8 +301,15 @@ def open_in_scope(store: Store, config: Config, chat: Chat) -> list[StoredFindin
         if forum is None:
             continue
         apps = {s.app_id for s in scopes if s.forum_id == forum_id} or {""}
-        for stored in store.open_findings(forum_id):
-            if "" in apps or _app_id(store, forum, stored) in apps:
+        stream = store.open_findings_in_order([forum_id], evidence=False)
+        if "" in apps:
+            found += stream
+            continue
+        held = list(stream)
+        judged = store.apps_of(forum_id, [s.finding.key.topic_id for s in held])
+        for stored in held:
+            app_id = judged.get(stored.finding.key.topic_id)
+            if (app_id if app_id is not None else _app_id(store, forum, stored)) in apps:
                 found.append(stored)
     return sorted(found, key=lambda s: (s.finding.opened_at, s.finding.key))
 

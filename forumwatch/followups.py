@@ -21,7 +21,7 @@ REMINDER_MARK = "🔁 "
 def remind(store: Store, notifier: TelegramNotifier, forum_id: str, now: datetime) -> None:
     """Remind whoever was told of a still-open escalated finding, once per `remind_every`."""
     every = notifier.settings.remind_every
-    for stored in store.open_findings(forum_id):
+    for stored in store.told_escalations(forum_id, notifier.channel, now - every):
         escalated_at = stored.escalated_at
         if stored.finding.stage is not Stage.ESCALATED or escalated_at is None:
             continue

@@ -409,9 +409,10 @@ def _apply(
         judging.changes, key=lambda pair: (pair[0].stored.finding.key, pair[0].stored.finding.rule)
     )
     transitions_only = [change for change, _ in changes]
-    held = (
-        None if backlog else storm_reason(forum, transitions_only, store.open_topic_count(forum.id))
-    )
+    opened = sum(1 for change in transitions_only if change.change is Change.OPENED)
+    held = None  # counting the open topics is only worth it when enough findings opened
+    if not backlog and opened >= STORM_MIN_FINDINGS:
+        held = storm_reason(forum, transitions_only, store.open_topic_count(forum.id))
     if held is not None:
         _hold(store, config, forum, held, now, result)
     backlog_counts: dict[tuple[int, str], int] = {}

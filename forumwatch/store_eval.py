@@ -318,8 +318,23 @@ class EvalMixin:
         )
         return [stored_finding_from_row(r) for r in rows]
 
-    def apps_of(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, str]:
-        """Topic id → its app as last judged ("" for none or not judged yet)."""
+    def told_escalations(
+        self, forum_id: str, channel: str, escalated_before: datetime
+    ) -> list[StoredFinding]:
+        """Open escalated findings, escalated before the moment, that somebody on `channel`
+        was told of (the outbox's unique index answers each): those reminders may be owed to.
+        A backlog nobody was told of one by one is never read."""
+        rows = self.db.query(
+            "SELECT * FROM findings f WHERE f.forum_id = ? AND f.resolved_at IS NULL "
+            "AND f.stage = 'escalated' AND f.escalated_at <= ? AND EXISTS (SELECT 1 FROM outbox o "
+            "WHERE o.forum_id = f.forum_id AND o.topic_id = f.topic_id AND o.rule = f.rule "
+            "AND o.episode = f.episode AND o.stage != 'resolved' AND o.channel = ?)",
+            [forum_id, iso(escalated_before), channel],
+        )
+        return [stored_finding_from_row(r) for r in rows]
+
+    def apps_of(self, forum_id: str, topic_ids: Iterable[str]) -> dict[str, str | None]:
+        """Topic id → its app as last judged ("" for none; None: not judged yet)."""
         apps = {}
         for part in chunks(sorted(set(topic_ids))):
             for topic_id, app_id in self.db.execute(
@@ -327,5 +342,5 @@ class EvalMixin:
                 f"AND topic_id IN ({marks(len(part))})",
                 [forum_id, *part],
             ):
-                apps[topic_id] = app_id or ""
+                apps[topic_id] = app_id
         return apps

@@ -46,6 +46,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "context": "The customer's last question:",
         "no_longer": "no longer flagged after {wait}",
         "status_heading": "Open findings: {n}",
+        "status_more": "… and {n} more (forumwatch findings on the server lists every one)",
         "status_empty": "No open findings in your scope.",
         "summary": "{n} {topics} already ignored: /status lists them",
         "topics": "topic|topics",
@@ -71,6 +72,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "context": "Останнє питання клієнта:",
         "no_longer": "більше не порушення, минуло {wait}",
         "status_heading": "Відкриті порушення: {n}",
+        "status_more": "… і ще {n} (усі показує forumwatch findings на сервері)",
         "status_empty": "У вашій зоні відповідальності немає відкритих порушень.",
         "summary": "Без відповіді вже {n} {topics}: /status покаже їх",
         "topics": "тема|теми|тем",
@@ -96,6 +98,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "context": "Последний вопрос клиента:",
         "no_longer": "больше не нарушение, прошло {wait}",
         "status_heading": "Открытые нарушения: {n}",
+        "status_more": "… и ещё {n} (все показывает forumwatch findings на сервере)",
         "status_empty": "В вашей зоне ответственности нет открытых нарушений.",
         "summary": "Без ответа уже {n} {topics}: /status покажет их",
         "topics": "тема|темы|тем",
@@ -307,13 +310,19 @@ def status_messages(
     now: datetime,
     language: str = DEFAULT_LANGUAGE,
     limit: int = TELEGRAM_LIMIT,
+    total: int | None = None,
 ) -> list[str]:
-    """The /status answer as messages under `limit`, the heading in the first one."""
+    """The /status answer as messages under `limit`, the heading in the first one. `total`:
+    how many there are when `items` lists only the longest waiting of them."""
     words = _words(language)
     if not items:
         return [_esc(words["status_empty"])]
-    heading = f"<b>{_esc(words['status_heading'].format(n=len(items)))}</b>"
-    return split_message("\n".join([heading, *status_lines(items, now, language)]), limit)
+    total = max(total or 0, len(items))
+    heading = f"<b>{_esc(words['status_heading'].format(n=total))}</b>"
+    lines = [heading, *status_lines(items, now, language)]
+    if total > len(items):
+        lines.append(_esc(words["status_more"].format(n=total - len(items))))
+    return split_message("\n".join(lines), limit)
 
 
 # ---- splitting -----------------------------------------------------------------------------

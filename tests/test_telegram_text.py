@@ -331,6 +331,14 @@ def test_status_messages_split_with_heading_first() -> None:
         _check(message)
 
 
+def test_status_names_the_longest_waits_and_counts_the_rest() -> None:
+    items = [(_finding("unanswered"), f"Topic {i}", f"https://f/{i}") for i in range(30)]
+    messages = status_messages(items, NOW, "uk", total=34_000)
+    assert messages[0].startswith("<b>Відкриті порушення: 34000</b>\n")
+    assert sum(m.count("• ") for m in messages) == 30
+    assert messages[-1].endswith("… і ще 33970 (усі показує forumwatch findings на сервері)")
+
+
 def test_status_empty() -> None:
     assert status_messages([], NOW, "en") == ["No open findings in your scope."]
     assert status_messages([], NOW, "uk") == [
