@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
-from forumwatch.current import current_findings
+from forumwatch.current import current_findings, judge_now
 from forumwatch.freshness import stale_warnings
 from forumwatch.pipeline import CycleReport, run_cycle, why_dry_run
 from forumwatch.report import (
@@ -244,9 +244,9 @@ def findings(
             found = current_findings(store, config, moment, evidence=False)
             sys.stdout.writelines(line + "\n" for line in findings_tsv(found, moment))
         else:
-            shown = list(itertools.islice(current_findings(store, config, moment), limit or None))
-            counted = current_findings(store, config, moment, evidence=False)
-            total = sum(1 for _ in counted)
+            current = judge_now(store, config, moment)
+            shown = list(itertools.islice(current.listed(), limit or None))
+            total = current.count()
             out = stdout()
             out.print(findings_table(shown, moment, out.width, total))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -58,6 +59,70 @@ def judged_up_to(
     return judged_by(store, forum, config, members)
 
 
+@dataclass
+class Current:
+    """The findings at one moment: those judged now, and the stored ones that stand."""
+
+    store: Store
+    now: datetime
+    fresh: list[Listed] = field(default_factory=list)  # judged now, in order
+    judged: set[TopicKey] = field(default_factory=set)  # their stored findings are stale
+    bursts_judged: set[str] = field(default_factory=set)  # forums whose bursts were found again
+    kept: list[str] = field(default_factory=list)  # forums whose stored findings stand
+
+    def listed(self, *, evidence: bool = True) -> Iterator[Listed]:
+        """Every finding, oldest wait first (then topic and rule): the stored ones a row at a
+        time (`evidence=False` leaves their evidence out, for tsv)."""
+
+        def standing() -> Iterable[Listed]:
+            for stored in self.store.open_findings_in_order(self.kept, evidence=evidence):
+                if not self._stale(stored.finding):
+                    yield summary_at(stored.finding, self.now), stored
+
+        return heapq.merge(self.fresh, standing(), key=order)
+
+    def count(self) -> int:
+        """How many findings there are, counted by SQL where they stand."""
+        stale = self.store.count_open_findings(
+            self.kept, on=sorted(self.judged), bursts_of=sorted(self.bursts_judged)
+        )
+        return len(self.fresh) + self.store.count_open_findings(self.kept) - stale
+
+    def _stale(self, finding: Finding) -> bool:
+        if finding.rule == "burst":
+            return finding.key.forum_id in self.bursts_judged
+        return finding.key in self.judged
+
+
+def judge_now(
+    store: Store, config: Config, now: datetime, forums: Iterable[ForumConfig] | None = None
+) -> Current:
+    """Judge at `now` what the store cannot answer from its stored findings (of `forums`,
+    default all): the topics changed or due since the last evaluation, or every open topic
+    of a forum never judged under this config or judged after `now`."""
+    current = Current(store, now)
+    for forum in config.forums if forums is None else forums:
+        members = store.group_members(forum.id)
+        if not judged_up_to(store, forum, config, members, now):
+            topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
+            found = evaluate_topics(topics.values(), forum, config, now, members)
+            current.fresh += [(f, topics[f.key]) for f in found]
+            continue
+        current.kept.append(forum.id)
+        plan = incremental.due_at(store, forum.id, now)
+        for batch in incremental.batches(store, forum.id, plan.groups):
+            by_key = {t.key: t for t in batch}
+            evaluation = evaluate_forum(batch, forum, config, now, members, bursts=False)
+            current.fresh += [(f, by_key[f.key]) for f in evaluation.findings]
+            current.judged |= set(by_key)
+        if plan.changed:  # only a new or changed topic makes or ends a burst
+            bursts = incremental.current_bursts(store, forum, now, members)
+            current.fresh += [(f, bursts.topics[f.key]) for f in bursts.findings]
+            current.bursts_judged.add(forum.id)
+    current.fresh.sort(key=order)
+    return current
+
+
 def current_findings(
     store: Store,
     config: Config,
@@ -67,40 +132,5 @@ def current_findings(
     evidence: bool = True,
 ) -> Iterator[Listed]:
     """Every finding at `now` (of `forums`, default all), oldest wait first (then topic and
-    rule), streamed: the stored ones are read a row at a time, never the topics whole.
-    `evidence=False` may leave the stored ones' evidence out (for counts and tsv)."""
-    fresh: list[Listed] = []
-    judged: set[TopicKey] = set()
-    bursts_judged: set[str] = set()  # forums whose bursts were found again
-    kept: list[str] = []  # forums whose stored findings stand (but for the judged topics)
-    for forum in config.forums if forums is None else forums:
-        members = store.group_members(forum.id)
-        if not judged_up_to(store, forum, config, members, now):
-            topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
-            found = evaluate_topics(topics.values(), forum, config, now, members)
-            fresh += [(f, topics[f.key]) for f in found]
-            continue
-        kept.append(forum.id)
-        plan = incremental.due_at(store, forum.id, now)
-        for batch in incremental.batches(store, forum.id, plan.groups):
-            by_key = {t.key: t for t in batch}
-            evaluation = evaluate_forum(batch, forum, config, now, members, bursts=False)
-            fresh += [(f, by_key[f.key]) for f in evaluation.findings]
-            judged |= set(by_key)
-        if plan.changed:  # only a new or changed topic makes or ends a burst
-            bursts = incremental.current_bursts(store, forum, now, members)
-            fresh += [(f, bursts.topics[f.key]) for f in bursts.findings]
-            bursts_judged.add(forum.id)
-    fresh.sort(key=order)
-
-    def standing() -> Iterable[Listed]:
-        for stored in store.open_findings_in_order(kept, evidence=evidence):
-            finding = stored.finding
-            if finding.rule == "burst":
-                if finding.key.forum_id in bursts_judged:
-                    continue
-            elif finding.key in judged:
-                continue
-            yield summary_at(finding, now), stored
-
-    return heapq.merge(fresh, standing(), key=order)
+    rule), streamed: the stored ones are read a row at a time, never the topics whole."""
+    return judge_now(store, config, now, forums).listed(evidence=evidence)

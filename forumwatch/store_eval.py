@@ -308,6 +308,37 @@ class EvalMixin:
         for row in rows:
             yield stored_finding_from_row(row, evidence=evidence)
 
+    def count_open_findings(
+        self,
+        forum_ids: Sequence[str],
+        *,
+        on: Sequence[TopicKey] | None = None,
+        bursts_of: Sequence[str] = (),
+    ) -> int:
+        """How many unresolved findings the forums hold (findings_open index); with `on`, only
+        those of the given topics but bursts, plus the bursts of the `bursts_of` forums."""
+        if not forum_ids:
+            return 0
+        within = f"resolved_at IS NULL AND forum_id IN ({marks(len(forum_ids))})"
+        if on is None:
+            row = self.db.execute(f"SELECT count(*) FROM findings WHERE {within}", forum_ids)
+            return int(row.fetchone()[0])
+        count = 0
+        for part in chunks(list(on)):
+            pairs = " OR ".join("(forum_id = ? AND topic_id = ?)" for _ in part)
+            params = [value for key in part for value in (key.forum_id, key.topic_id)]
+            count += self.db.execute(
+                f"SELECT count(*) FROM findings WHERE {within} AND rule != 'burst' AND ({pairs})",
+                [*forum_ids, *params],
+            ).fetchone()[0]
+        for forum_id in bursts_of:
+            count += self.db.execute(
+                "SELECT count(*) FROM findings WHERE resolved_at IS NULL AND forum_id = ? "
+                "AND rule = 'burst'",
+                [forum_id],
+            ).fetchone()[0]
+        return count
+
     def findings_open_at(self, forum_id: str, moment: datetime) -> list[StoredFinding]:
         """The findings forumwatch held open at `moment` (seen by then, not yet resolved),
         oldest wait first."""

@@ -20,6 +20,7 @@ import pytest
 
 from digests.build import Timings
 from forumwatch.config import Config, load_config
+from forumwatch.current import current_findings, judge_now
 from forumwatch.model import TopicState
 from forumwatch.notify import telegram
 from forumwatch.pipeline import evaluate_forum, run_cycle
@@ -174,7 +175,9 @@ def _moments(rng: random.Random) -> Iterator[datetime]:
 
 
 def _assert_rules_agree(store: Store, config: Config, now: datetime) -> int:
-    """The stored open findings are what the rules say over every stored topic at `now`."""
+    """The stored open findings are what the rules say over every stored topic at `now`; and
+    what `findings` lists, at `now` and three hours on (when more topics come due and are
+    judged without storing), is what the rules say then."""
     forum = config.forums[0]
     topics = store.topics(forum.id, TopicState.OPEN)
     members = store.group_members(forum.id)
@@ -186,6 +189,18 @@ def _assert_rules_agree(store: Store, config: Config, now: datetime) -> int:
     for key, finding in fresh.items():
         if finding.rule != "burst":  # its "usually N" moves with other topics; stored as found
             assert summary_at(stored[key].finding, now).summary == finding.summary
+    for moment in (now, now + timedelta(hours=3)):
+        rules = evaluate_forum(topics, forum, config, moment, members).findings
+        listed = list(current_findings(store, config, moment))
+        assert [(f.key, f.rule) for f, _ in listed] == [
+            (f.key, f.rule) for f in sorted(rules, key=lambda f: (f.opened_at, f.key, f.rule))
+        ]
+        by_key = {(f.key, f.rule): f for f in rules}
+        for finding, _ in listed:
+            if finding.rule != "burst":
+                assert finding.summary == by_key[finding.key, finding.rule].summary
+                assert finding.stage == by_key[finding.key, finding.rule].stage
+        assert judge_now(store, config, moment).count() == len(listed)
     return len(fresh)
 
 
