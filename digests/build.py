@@ -24,11 +24,11 @@ from digests.figures import (
 from forumwatch.config import AppConfig, Config, ForumConfig
 from forumwatch.current import current_findings, judged_by
 from forumwatch.incremental import BATCH_TOPICS
-from forumwatch.model import Finding, Stage, Topic
+from forumwatch.model import Finding, Stage, Topic, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Credit, Store, StoredFinding
 from forumwatch.store_chats import ChatRole
-from forumwatch.store_eval import chunks
+from forumwatch.store_eval import LightTopic, chunks
 from rules.silence import summary_at
 
 LISTED = 100  # ignored topics listed by name; the rest are counted (`forumwatch findings`)
@@ -117,11 +117,12 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     open_by_app: dict[tuple[str, str], int] = {}
     window = end - timedelta(days=SCORECARD_DAYS)
     ignored: list[Ignored] = []
+    timings_of: dict[str, Timings] = {}
     for forum in config.forums:
         members = store.group_members(forum.id)
-        started = Timings(store, forum, config, members)
-        timings += started.between(window, end, lambda _: end)
-        digest.new_topics += sum(1 for t in started.created if t >= start)
+        timings_of[forum.id] = Timings(store, forum, config, members)
+        timings += timings_of[forum.id].between(window, end, lambda _: end)
+        digest.new_topics += store.count_topics_created(forum.id, start, end)
         for item, app_id in _ignored_at(store, forum, config, members, end):
             ignored.append(item)
             open_by_app[forum.id, app_id] = open_by_app.get((forum.id, app_id), 0) + 1
@@ -144,7 +145,7 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     digest.credit_unit = config.credits.unit if config.credits else ""
     digest.scorecards = scorecards(timings, open_by_app, end, owed)
     digest.failed_forums = store.failed_forums_between(start, end)
-    digest.trend = trend(store, config, day, end)
+    digest.trend = trend(store, config, day, end, timings_of)
     return digest
 
 
@@ -159,7 +160,7 @@ class Timings:
         self.store, self.forum, self.members = store, forum, members
         self.sla = config.sla_for(forum)
         self.facts_hold = judged_by(store, forum, config, members)
-        self.created: list[datetime] = []  # every topic's start in the last window read
+        self._read: tuple[datetime, datetime, list[LightTopic]] | None = None  # the last window
         apps: dict[str, AppConfig | None] = {app.id: app for app in forum.apps}
         apps[""] = None
         self._developers = {
@@ -170,12 +171,11 @@ class Timings:
     def between(
         self, start: datetime, end: datetime, at: Callable[[datetime], datetime]
     ) -> list[TopicTiming]:
-        """Timings of the topics started in [start, end), each as of `at(its start)`."""
-        rows = self.store.light_topics(self.forum.id, created_from=start, created_until=end)
-        self.created = [row.created_at for row in rows]
+        """Timings of the topics started in [start, end), each as of `at(its start)` (read
+        once: a narrower window within the last one read is taken from it)."""
         result: list[TopicTiming] = []
         unjudged: list[str] = []
-        for row in rows:
+        for row in self._rows(start, end):
             if not (self.facts_hold and row.judged and row.app_id in self._developers):
                 unjudged.append(row.key.topic_id)
                 continue
@@ -190,6 +190,18 @@ class Timings:
                 if item is not None:
                     result.append(item)
         return result
+
+    def _rows(self, start: datetime, end: datetime) -> list[LightTopic]:
+        """Rows of the open topics started in [start, end): only an open topic has a timing."""
+        if self._read is None or not (self._read[0] <= start and end <= self._read[1]):
+            rows = self.store.light_topics(
+                self.forum.id,
+                state=TopicState.OPEN,
+                created_from=start,
+                created_until=end,
+            )
+            self._read = (start, end, rows)
+        return [row for row in self._read[2] if start <= row.created_at < end]
 
 
 def _ignored_at(
@@ -234,7 +246,13 @@ def _as_held(stored: StoredFinding, moment: datetime) -> Finding:
     return summary_at(finding, moment)
 
 
-def trend(store: Store, config: Config, day: date, until: datetime) -> list[DayPoint]:
+def trend(
+    store: Store,
+    config: Config,
+    day: date,
+    until: datetime,
+    timings_of: dict[str, Timings] | None = None,
+) -> list[DayPoint]:
     """The headline figures of the TREND_DAYS days ending with `day`: one topic rows query and
     one findings query per forum for the whole span, one count per day."""
     days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
@@ -254,7 +272,7 @@ def trend(store: Store, config: Config, day: date, until: datetime) -> list[DayP
 
     for forum in config.forums:
         members = store.group_members(forum.id)
-        timings = Timings(store, forum, config, members)
+        timings = (timings_of or {}).get(forum.id) or Timings(store, forum, config, members)
         for item in timings.between(first, last, end_of_its_day):
             if d := day_of(item.created_at):
                 started[d].append(item)

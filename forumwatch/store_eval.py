@@ -25,6 +25,7 @@ from forumwatch.store_rows import (
     topic_from_row,
 )
 
+_STATES = {state.value: state for state in TopicState}  # by value, without Enum.__call__
 NEVER = "9999"  # a `next_check` that no moment reaches: nothing will change without a new post
 CHUNK = 500  # ids per `IN (...)`: well under SQLite's bound on parameters
 _T = TypeVar("_T")
@@ -280,7 +281,7 @@ class EvalMixin:
                 r[1] or "",
                 r[2] or "",
                 datetime.fromisoformat(r[3]),
-                TopicState(r[4]),
+                _STATES[r[4]],
                 r[5] or "",
                 r[6] or "",
                 bool(r[7]),
@@ -307,6 +308,14 @@ class EvalMixin:
         )
         for row in rows:
             yield stored_finding_from_row(row, evidence=evidence)
+
+    def count_topics_created(self, forum_id: str, start: datetime, end: datetime) -> int:
+        """Topics started in [start, end), any state (the topics_created index)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM topics WHERE forum_id = ? AND created_at >= ? AND created_at < ?",
+            [forum_id, iso(start), iso(end)],
+        ).fetchone()
+        return int(row[0])
 
     def count_open_findings(
         self,
