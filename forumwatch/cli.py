@@ -237,7 +237,7 @@ def findings(
         for warning in stale_warnings(store, config, moment):
             click.echo(f"warning: {warning}", err=True)
         if output_format == "json":
-            found = current_findings(store, config, moment)
+            found = judge_now(store, config, moment).listed(evidence="raw")
             sys.stdout.writelines(findings_json(found, moment))
             sys.stdout.write("\n")
         elif output_format == "tsv":

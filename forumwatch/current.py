@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
@@ -70,9 +70,10 @@ class Current:
     bursts_judged: set[str] = field(default_factory=set)  # forums whose bursts were found again
     kept: list[str] = field(default_factory=list)  # forums whose stored findings stand
 
-    def listed(self, *, evidence: bool = True) -> Iterator[Listed]:
+    def listed(self, *, evidence: bool | Literal["raw"] = True) -> Iterator[Listed]:
         """Every finding, oldest wait first (then topic and rule): the stored ones a row at a
-        time (`evidence=False` leaves their evidence out, for tsv)."""
+        time (`evidence=False` leaves their evidence out, for tsv; "raw" keeps it as stored
+        JSON on the StoredFinding, for json)."""
 
         def standing() -> Iterable[Listed]:
             for stored in self.store.open_findings_in_order(self.kept, evidence=evidence):

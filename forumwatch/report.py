@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress as RichProgress
@@ -59,11 +59,15 @@ def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, An
 
 def findings_json(found: Iterable[Listed], now: datetime) -> Iterator[str]:
     """The JSON array, a finding per line as it comes (a forum may have tens of thousands:
-    nothing is held, and the C encoder, which `indent` would turn off, writes each)."""
+    nothing is held). orjson writes each; a stored finding read with its evidence as the
+    stored JSON text (`Current.listed(evidence="raw")`) has that text copied in unparsed."""
     opened = False
     for finding, topic in found:
-        item = json.dumps(finding_json(finding, topic, now), ensure_ascii=False)
-        yield ("[\n" if not opened else ",\n") + item
+        item: dict[str, Any] = finding_json(finding, topic, now)
+        raw = getattr(topic, "evidence_json", "")
+        if raw and not finding.evidence:
+            item["evidence"] = orjson.Fragment(raw)
+        yield ("[\n" if not opened else ",\n") + orjson.dumps(item).decode()
         opened = True
     yield "\n]" if opened else "[]"
 

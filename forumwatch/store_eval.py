@@ -7,10 +7,11 @@ needs: a forum of 100,000 topics costs what its changed and due topics cost.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 
@@ -293,14 +294,16 @@ class EvalMixin:
         ]
 
     def open_findings_in_order(
-        self, forum_ids: Sequence[str], *, evidence: bool = True
+        self, forum_ids: Sequence[str], *, evidence: bool | Literal["raw"] = True
     ) -> Iterator[StoredFinding]:
         """The forums' unresolved findings, oldest wait first (then topic, rule), one row at a
         time: `findings` streams thousands without holding them (`evidence=False`: without
         their evidence, which is most of the reading)."""
         if not forum_ids:
             return
-        rows = self.db.query(
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row  # rows by column name, made in C
+        rows = cursor.execute(
             f"SELECT * FROM findings WHERE resolved_at IS NULL "
             f"AND forum_id IN ({marks(len(forum_ids))}) "
             "ORDER BY opened_at, forum_id, topic_id, rule",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from forumwatch.model import (
     Author,
@@ -39,6 +39,7 @@ class StoredFinding:
     title: str
     url: str
     resolution: str = ""  # how it ended, e.g. "closed without an answer after 11 h of waiting"
+    evidence_json: str = ""  # the row's evidence as stored, when read without parsing it
 
     @property
     def is_open(self) -> bool:
@@ -166,9 +167,11 @@ def evidence_from_json(d: dict[str, Any]) -> Evidence:
     )
 
 
-def stored_finding_from_row(r: dict[str, Any], *, evidence: bool = True) -> StoredFinding:
+def stored_finding_from_row(
+    r: dict[str, Any], *, evidence: bool | Literal["raw"] = True
+) -> StoredFinding:
     """The stored finding of a row; `evidence=False` leaves its evidence out (counting and
-    tab-separated listings never show it)."""
+    tab-separated listings never show it), "raw" keeps it as the stored JSON text only."""
     finding = Finding(
         key=TopicKey(r["forum_id"], r["topic_id"]),
         rule=r["rule"],
@@ -177,7 +180,7 @@ def stored_finding_from_row(r: dict[str, Any], *, evidence: bool = True) -> Stor
         due_at=datetime.fromisoformat(r["due_at"]),
         escalate_at=datetime.fromisoformat(r["escalate_at"]),
         evidence=tuple(evidence_from_json(e) for e in json.loads(r["evidence"]))
-        if evidence
+        if evidence is True
         else (),
         summary=r["summary"] or "",
         silent=tuple(json.loads(r["silent"] or "[]")),
@@ -190,8 +193,17 @@ def stored_finding_from_row(r: dict[str, Any], *, evidence: bool = True) -> Stor
         resolved_at=parse_iso(r["resolved_at"]),
         title=r["title"] or "",
         url=r["url"] or "",
-        resolution=r.get("resolution") or "",  # absent when read from a not yet migrated file
+        resolution=_optional(r, "resolution") or "",  # absent before its migration
+        evidence_json=r["evidence"] if evidence == "raw" else "",
     )
+
+
+def _optional(r: Any, column: str) -> Any:
+    """A column a dict or sqlite3.Row may lack (a file read before its migration)."""
+    try:
+        return r[column]
+    except (KeyError, IndexError):
+        return None
 
 
 def author_row(forum_id: str, author: Author) -> dict[str, Any]:
