@@ -589,6 +589,9 @@ def machine() -> dict[str, str]:
     }
 
 
+WHY = "## Targets not met, and why"  # RESULTS.md's hand-written closing section
+
+
 def write_results(res: Results, sizes: Sizes, quick: bool, wall: float, only: set[str]) -> None:
     info = machine()
     lines = [
@@ -614,8 +617,11 @@ def write_results(res: Results, sizes: Sizes, quick: bool, wall: float, only: se
         lines.append(f"| {r.figure} | {r.measured} | {r.baseline} | {r.target} | {met} |")
     lines += ["", "Notes:", ""] + [f"- {n}" for n in res.notes]
     target = QUICK_RESULTS if quick else RESULTS
-    if only != set(FIGURES) and target.exists():
-        lines = merged(target.read_text(encoding="utf-8").splitlines(), res, info, only)
+    old = target.read_text(encoding="utf-8").splitlines() if target.exists() else []
+    if only != set(FIGURES) and old:
+        lines = merged(old, res, info, only)
+    elif WHY in old:  # written by people from measured numbers: kept across runs
+        lines += ["", *old[old.index(WHY) :]]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
