@@ -31,7 +31,7 @@ import sqlite_utils
 from forumwatch.health import ForumHealth
 from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
-from forumwatch.store_eval import EvalMixin, StoredMarkers
+from forumwatch.store_eval import EvalMixin, StoredMarkers, topic_conditions
 from forumwatch.store_rows import (
     Credit,
     OutboxMessage,
@@ -722,16 +722,7 @@ class Store(ChatsMixin, EvalMixin):
     ) -> list[Topic]:
         """The forum's stored topics, posts included: those in `state`, started within
         [created_from, created_until) when given; every one otherwise."""
-        conditions, params = ["forum_id = ?"], [forum_id]
-        if state is not None:
-            conditions.append("state = ?")
-            params.append(state.value)
-        if created_from is not None:
-            conditions.append("created_at >= ?")
-            params.append(iso(created_from) or "")
-        if created_until is not None:
-            conditions.append("created_at < ?")
-            params.append(iso(created_until) or "")
+        conditions, params = topic_conditions(forum_id, state, created_from, created_until)
         where = " AND ".join(conditions)
         joined = " AND ".join(f"t.{c}" for c in conditions)
         authors = {

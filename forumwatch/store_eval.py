@@ -71,6 +71,27 @@ class LightTopic:
     judged: bool  # its facts are current (it was evaluated since it last changed)
 
 
+def topic_conditions(
+    forum_id: str,
+    state: TopicState | None,
+    created_from: datetime | None,
+    created_until: datetime | None,
+) -> tuple[list[str], list[str]]:
+    """WHERE conditions (joined by AND) and their parameters for a forum's topics: in `state`,
+    started within [created_from, created_until), each bound when given."""
+    conditions, params = ["forum_id = ?"], [forum_id]
+    if state is not None:
+        conditions.append("state = ?")
+        params.append(state.value)
+    if created_from is not None:
+        conditions.append("created_at >= ?")
+        params.append(iso(created_from) or "")
+    if created_until is not None:
+        conditions.append("created_at < ?")
+        params.append(iso(created_until) or "")
+    return conditions, params
+
+
 class StoredMarkers(Mapping[str, str]):
     """Topic id → the marker stored at its last fetch, looked up by primary key as a listing
     asks (a steady poll reads one page of a forum of 100,000 topics)."""
@@ -256,16 +277,7 @@ class EvalMixin:
         without_reposts: bool = False,
     ) -> list[LightTopic]:
         """Topics' rows without posts (the topics_created index for a time window)."""
-        conditions, params = ["forum_id = ?"], [forum_id]
-        if state is not None:
-            conditions.append("state = ?")
-            params.append(state.value)
-        if created_from is not None:
-            conditions.append("created_at >= ?")
-            params.append(iso(created_from) or "")
-        if created_until is not None:
-            conditions.append("created_at < ?")
-            params.append(iso(created_until) or "")
+        conditions, params = topic_conditions(forum_id, state, created_from, created_until)
         if customers_only:
             conditions.append("customer = 1")
         if without_reposts:
