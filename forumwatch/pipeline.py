@@ -6,6 +6,7 @@ Everything the CLI does is a function here that a test can call without a subpro
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import threading
 import time
@@ -19,7 +20,7 @@ from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Finding, Responders, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Finding, Post, Responders, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
@@ -252,6 +253,7 @@ async def scrape_forum(
     page_validators: dict[str, list[str | None]] | None = None,
     category_slugs: dict[int, str] | None = None,
     sink: TopicSink | None = None,
+    known_posts: Callable[[str], Mapping[str, Post]] | None = None,
 ) -> Scraped:
     """List the forum's recently bumped topics and fetch those whose marker changed.
 
@@ -268,6 +270,8 @@ async def scrape_forum(
     if hasattr(scraper, "page_validators"):  # conditional requests for unchanged list pages
         scraper.page_validators = dict(page_validators or {})
         scraped.page_validators = scraper.page_validators
+    if hasattr(scraper, "known_posts"):  # a long topic's posts read before are not fetched again
+        scraper.known_posts = known_posts
     if hasattr(scraper, "category_cache") and not exhaustive:  # a full scan reads them afresh
         scraper.category_cache = category_slugs
     try:
@@ -771,6 +775,7 @@ def run_cycle(
                 page_validators=store.page_validators(forum.id),
                 category_slugs=store.category_slugs(forum.id),
                 sink=sink,
+                known_posts=functools.partial(_stored_posts, store, forum.id),
             )
         )
         sink.flush()  # what came after the last full batch, or before an error
@@ -845,6 +850,10 @@ def _note_admins(
     admins = config.telegram.admins if config.telegram is not None else []
     for admin in admins:
         store.enqueue_note(forum_id, f"{kind} {iso(now)}", CHANNEL, str(admin), text, now)
+
+
+def _stored_posts(store: Store, forum_id: str, topic_id: str) -> dict[str, Post]:
+    return store.reusable_posts(TopicKey(forum_id, topic_id))
 
 
 def _watched(store: Store, forum: ForumConfig, now: datetime) -> dict[str, str]:

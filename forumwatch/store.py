@@ -767,6 +767,15 @@ class Store(ChatsMixin, EvalMixin):
         return topic_from_row(row, authors, [post_from_row(r, authors) for r in post_rows])
 
     @_translating
+    def reusable_posts(self, key: TopicKey) -> dict[str, Post]:
+        """The stored posts of an open topic, by post id, for a scraper that fetches only a long
+        topic's new posts; none for a topic not open (its state may hang on an old post)."""
+        topic = self.topic(key)
+        if topic is None or topic.state is not TopicState.OPEN:
+            return {}
+        return {post.id: post for post in topic.posts}
+
+    @_translating
     def mark_topic_deleted(self, key: TopicKey) -> None:
         """The topic is gone from the forum (404/410): nobody can answer it any more."""
         with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside

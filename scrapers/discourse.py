@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from forumwatch.model import Topic
+from forumwatch.model import Post, Topic
 from scrapers import discourse_parse as parse
 from scrapers.base import (
     BadResponse,
@@ -57,6 +58,9 @@ class DiscourseScraper:
         self.warnings: list[str] = []  # rows skipped as malformed; the pipeline reports them
         # topics dated after this are refused; the pipeline may set max(clock, --now) + slack
         self.not_after: datetime | None = None
+        # topic id → its posts as stored, by post id: posts of a long topic read before are
+        # not fetched again (the pipeline sets it; None fetches every post)
+        self.known_posts: Callable[[str], Mapping[str, Post]] | None = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -142,11 +146,18 @@ class DiscourseScraper:
         ids = _stream_ids(parse.need(stream, "stream", list, where, "post_stream."), where)
         inlined = {parse.int_like(p.get("id")) for p in posts}
         missing = [i for i in ids if i not in inlined]
-        posts += await self._fetch_posts(summary.topic_id, missing)
+        known = self.known_posts(summary.topic_id) if self.known_posts and missing else {}
+        reused = [known[str(i)] for i in missing if str(i) in known]
+        unread = [i for i in missing if str(i) not in known]
+        posts += await self._fetch_posts(summary.topic_id, unread)
         category = parse.int_like(data.get("category_id")) if isinstance(data, dict) else None
         ctx = parse.TopicContext(self.base_url, await self.category_slugs(category), summary)
         kept = [p for p in posts if not _deleted(p, where)]
         topic = parse.topic_from_json(data, kept, ctx, where)
+        if reused:  # posts still in the stream, as stored: only the new ones were fetched
+            fresh = {p.id for p in topic.posts}
+            merged = [*topic.posts, *(p for p in reused if p.id not in fresh)]
+            topic = replace(topic, posts=tuple(sorted(merged, key=lambda p: p.number)))
         check_topic(topic, latest_plausible(self.not_after))
         return topic
 

@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from forumwatch.config import load_config
+from forumwatch.model import TopicKey
 from forumwatch.pipeline import run_cycle
 from forumwatch.sample_forum.scenario import SampleCategory, SampleForum, SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
@@ -139,3 +140,35 @@ def test_a_cold_cycle_fetches_topics_concurrently_within_max_concurrency(
     assert report.forums[0].topics_fetched == stored == 40
     assert len(topic_requests) == len(set(topic_requests)) == 40  # each topic once
     assert server.peak_concurrency == config.forums[0].max_concurrency == 2
+
+
+def test_a_long_topic_fetches_only_its_new_posts(tmp_path: Path) -> None:
+    start = NOW - timedelta(days=2)
+    posts = [
+        SamplePost(f"user{n % 3}", start + timedelta(minutes=n), f"post {n}") for n in range(45)
+    ]
+    forum = SampleForum(
+        [SampleTopic(7, "A long topic", posts)], [SampleCategory(1, "uncategorized")]
+    )
+    with SampleForumServer(forum) as server:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        config = load_config(write_config(tmp_path / "a", server.url))
+        store = Store(config.database)
+        run_cycle(store, config, NOW, active=[])
+        posts.append(SamplePost("dev_ivan", NOW + timedelta(minutes=1), "The fix is out"))
+        server.clear_requests()
+        report = run_cycle(store, config, NOW + timedelta(minutes=5), active=[])
+        again = server.requests[:]
+        fresh_config = load_config(write_config(tmp_path / "b", server.url))
+        fresh = Store(fresh_config.database)
+        run_cycle(fresh, fresh_config, NOW + timedelta(minutes=5), active=[])
+        key = TopicKey("market", "7")
+        kept, read_whole = store.topic(key), fresh.topic(key)
+        store.close()
+        fresh.close()
+    assert report.forums[0].topics_fetched == 1
+    post_requests = [r for r in again if "/posts.json" in r]
+    assert len(post_requests) == 1 and post_requests[0].count("post_ids") == 1  # the new one
+    assert kept is not None and len(kept.posts) == 46
+    assert kept == read_whole  # the same topic as one read whole
