@@ -109,7 +109,6 @@ class Plan:
 
     groups: list[list[str]]  # topic ids, an author's together
     changed: int  # topics changed since they were last judged (new posts, new state)
-    due: int  # topics whose next check came
     full: bool  # every topic is judged (first cycle, new config or groups, a moment gone back)
 
     @property
@@ -144,7 +143,7 @@ def due_at(store: Store, forum_id: str, now: datetime) -> Plan:
     (A topic closed or deleted since it was judged is a changed one: its findings resolve.)"""
     changed, due = store.due_topics(forum_id, now)
     groups = store.with_their_authors(forum_id, [*changed, *due])
-    return Plan([groups[author] for author in sorted(groups)], len(changed), len(due), False)
+    return Plan([groups[author] for author in sorted(groups)], len(changed), False)
 
 
 def batches(store: Store, forum_id: str, groups: list[list[str]]) -> Iterator[list[Topic]]:
@@ -157,14 +156,6 @@ def batches(store: Store, forum_id: str, groups: list[list[str]]) -> Iterator[li
             batch = []
     if batch:
         yield store.topics_by_id(forum_id, batch)
-
-
-def open_topics(topics: Iterable[Topic]) -> list[Topic]:
-    return [t for t in topics if t.state is TopicState.OPEN]
-
-
-def keys_of(topics: Iterable[Topic]) -> set[TopicKey]:
-    return {t.key for t in topics}
 
 
 def burst_settings(forum: ForumConfig) -> BurstSettings:

@@ -150,7 +150,8 @@ def evaluate_forum(
     """Every rule over every open topic; a re-posted request is judged once, as one topic.
 
     `bursts=False` leaves bursts out (an incremental cycle finds them over the whole forum's
-    rows, see `_burst_changes`); `known` collects each topic's responders for the caller.
+    rows, see `incremental.current_bursts`); `known` collects each topic's responders for the
+    caller.
     """
     sla = config.sla_for(forum)
     rules = all_rules()

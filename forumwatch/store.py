@@ -978,15 +978,6 @@ class Store(ChatsMixin, EvalMixin):
         return failed
 
     @_translating
-    def open_findings(self, forum_id: str) -> list[StoredFinding]:
-        """The forum's findings not yet resolved (the findings_open index), oldest wait first."""
-        rows = self.db.query(
-            "SELECT * FROM findings WHERE forum_id = ? AND resolved_at IS NULL ORDER BY opened_at",
-            [forum_id],
-        )
-        return [stored_finding_from_row(r) for r in rows]
-
-    @_translating
     def save_finding(self, stored: StoredFinding) -> None:
         self.db.table("findings").upsert(finding_row(stored), pk=("forum_id", "topic_id", "rule"))
 

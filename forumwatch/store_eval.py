@@ -212,16 +212,14 @@ class EvalMixin:
         return sorted(result, key=lambda t: t.id)
 
     def findings_of(
-        self, forum_id: str, topic_ids: Iterable[str], *, rule: str | None = None
+        self, forum_id: str, topic_ids: Iterable[str]
     ) -> dict[tuple[TopicKey, str], StoredFinding]:
         """The stored findings (open and resolved) of the given topics, by (key, rule)."""
         found: dict[tuple[TopicKey, str], StoredFinding] = {}
-        extra, extra_params = ("AND rule = ?", [rule]) if rule else ("", [])
         for part in chunks(sorted(set(topic_ids))):
             for r in self.db.query(
-                f"SELECT * FROM findings WHERE forum_id = ? "
-                f"AND topic_id IN ({marks(len(part))}) {extra}",
-                [forum_id, *part, *extra_params],
+                f"SELECT * FROM findings WHERE forum_id = ? AND topic_id IN ({marks(len(part))})",
+                [forum_id, *part],
             ):
                 stored = stored_finding_from_row(r)
                 found[stored.finding.key, stored.finding.rule] = stored
