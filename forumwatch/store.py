@@ -36,15 +36,12 @@ from forumwatch.store_rows import (
     Credit,
     OutboxMessage,
     StoredFinding,
-    author_from_row,
     author_row,
     finding_row,
     iso,
     parse_iso,
-    post_from_row,
     post_row,
     stored_finding_from_row,
-    topic_from_row,
     topic_row,
 )
 
@@ -723,48 +720,16 @@ class Store(ChatsMixin, EvalMixin):
         """The forum's stored topics, posts included: those in `state`, started within
         [created_from, created_until) when given; every one otherwise."""
         conditions, params = topic_conditions(forum_id, state, created_from, created_until)
-        where = " AND ".join(conditions)
-        joined = " AND ".join(f"t.{c}" for c in conditions)
-        authors = {
-            r["username"]: author_from_row(r)
-            for r in self.db.query("SELECT * FROM authors WHERE forum_id = ?", [forum_id])
-        }
-        posts: dict[str, list[Post]] = {}
-        for r in self.db.query(
-            f"SELECT p.* FROM posts p JOIN topics t USING (forum_id, topic_id) WHERE {joined} "
-            "ORDER BY p.topic_id, p.number",
-            params,
-        ):
-            posts.setdefault(r["topic_id"], []).append(post_from_row(r, authors))
-        return [
-            topic_from_row(r, authors, posts.get(r["topic_id"], []))
-            for r in self.db.query(f"SELECT * FROM topics WHERE {where} ORDER BY topic_id", params)
-        ]
+        rows = self.db.execute(
+            f"SELECT topic_id FROM topics WHERE {' AND '.join(conditions)}", params
+        )
+        return self.topics_by_id(forum_id, [r[0] for r in rows])
 
     @_translating
     def topic(self, key: TopicKey) -> Topic | None:
         """One stored topic with its posts, or None; reads only that topic's rows."""
-        row = self._row(
-            "SELECT * FROM topics WHERE forum_id = ? AND topic_id = ?", key.forum_id, key.topic_id
-        )
-        if row is None:
-            return None
-        post_rows = list(
-            self.db.query(
-                "SELECT * FROM posts WHERE forum_id = ? AND topic_id = ? ORDER BY number",
-                [key.forum_id, key.topic_id],
-            )
-        )
-        names = sorted({row["author"]} | {r["author"] for r in post_rows})
-        authors = {
-            r["username"]: author_from_row(r)
-            for r in self.db.query(
-                f"SELECT * FROM authors WHERE forum_id = ? "
-                f"AND username IN ({', '.join('?' * len(names))})",
-                [key.forum_id, *names],
-            )
-        }
-        return topic_from_row(row, authors, [post_from_row(r, authors) for r in post_rows])
+        found = self.topics_by_id(key.forum_id, [key.topic_id])
+        return found[0] if found else None
 
     @_translating
     def reusable_posts(self, key: TopicKey) -> dict[str, Post]:
@@ -829,8 +794,7 @@ class Store(ChatsMixin, EvalMixin):
             "SELECT topic_id FROM topics WHERE forum_id = ? AND author = ? AND state = ?",
             [forum_id, username, TopicState.OPEN.value],
         ).fetchall()
-        topics = (self.topic(TopicKey(forum_id, row[0])) for row in rows)
-        return [t for t in topics if t is not None]
+        return self.topics_by_id(forum_id, [row[0] for row in rows])
 
     @_translating
     def topic_findings(self, key: TopicKey) -> list[StoredFinding]:
