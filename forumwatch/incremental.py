@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig
 from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
-from forumwatch.roles import GroupMembers, responders_for
+from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
 from forumwatch.store_eval import TopicFacts
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_responder
@@ -189,12 +189,7 @@ def current_bursts(
         for r in rows
     ]
     del rows
-    known: dict[TopicKey, Responders] = {}
-
-    def responders_of(topic: Topic) -> Responders:
-        if topic.key not in known:
-            known[topic.key] = responders_for(forum, topic, members)
-        return known[topic.key]
+    responders_of = ResponderLookup(forum, members)
 
     found: list[Finding] = []
     grouped: set[TopicKey] = set()

@@ -20,11 +20,11 @@ from forumwatch.credits import credit_for
 from forumwatch.escalation import Change, Transition, transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Finding, Post, Responders, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Finding, Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
-from forumwatch.roles import GroupMembers, app_of, responders_for
+from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
 from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, StoreError, iso
 from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
@@ -145,26 +145,18 @@ def evaluate_forum(
     members: GroupMembers | None = None,
     *,
     bursts: bool = True,
-    known: dict[TopicKey, Responders] | None = None,
+    responders: ResponderLookup | None = None,
 ) -> Evaluation:
     """Every rule over every open topic; a re-posted request is judged once, as one topic.
 
     `bursts=False` leaves bursts out (an incremental cycle finds them over the whole forum's
-    rows, see `incremental.current_bursts`); `known` collects each topic's responders for the
-    caller.
+    rows, see `incremental.current_bursts`); `responders` shares the caller's lookups.
     """
     sla = config.sla_for(forum)
     rules = all_rules()
     open_topics = [t for t in topics if t.state is TopicState.OPEN]
     existing = [t for t in open_topics if t.created_at <= now]  # a backdated view: as it was
-    known = {} if known is None else known
-
-    def responders_of(topic: Topic) -> Responders:
-        """Who answers the topic, looked up once per topic and cycle (a request's merged
-        topic keeps its latest topic's key, category and author, so its answer is the same)."""
-        if topic.key not in known:
-            known[topic.key] = responders_for(forum, topic, members)
-        return known[topic.key]
+    responders_of = responders or ResponderLookup(forum, members)
 
     requests, superseded = find_requests(existing, responders_of, forum.repost_window)
     findings = []
@@ -173,9 +165,9 @@ def evaluate_forum(
             continue  # its request is judged on the topic that re-posts it
         request = requests.get(topic.key)
         judged = request.as_one_topic() if request else topic
-        responders = responders_of(judged)
+        answering = responders_of(judged)
         for rule in rules.values():
-            finding = rule(judged, responders, sla, now)
+            finding = rule(judged, answering, sla, now)
             if finding is not None:
                 findings.append(request.reposted(finding) if request else finding)
     if not bursts:
@@ -467,9 +459,9 @@ class _Judging:
     def judge(self, batch: list[Topic]) -> None:
         """Judge whole authors' topics: findings against the stored ones of these topics."""
         store, forum, now = self.store, self.forum, self.now
-        known: dict[TopicKey, Responders] = {}
+        lookup = ResponderLookup(forum, self.members)
         evaluation = evaluate_forum(
-            batch, forum, self.config, now, self.members, bursts=False, known=known
+            batch, forum, self.config, now, self.members, bursts=False, responders=lookup
         )
         ids = [t.id for t in batch]
         stored = {k: v for k, v in store.findings_of(forum.id, ids).items() if k[1] != "burst"}
@@ -479,13 +471,13 @@ class _Judging:
         for change in transitions(found, stored, titles, now):
             change = _explained(store, forum, change, now, self.members, evaluation)
             self._record(change, evaluation, by_key)
-        store.save_facts(forum.id, self._facts(batch, evaluation, known))
+        store.save_facts(forum.id, self._facts(batch, evaluation, lookup))
         if self.telegram is not None and self.warn_before is not None:
             holding = {(f.key, f.rule) for f in found}
             later = now + self.warn_before  # a burst is escalated at once: no heads-up
             soon = evaluate_forum(batch, forum, self.config, later, self.members, bursts=False)
             upcoming = [f for f in soon.findings if (f.key, f.rule) not in holding]
-            apps = {t.key: self._responders(t, known).app_id for t in batch}
+            apps = {t.key: lookup(t).app_id for t in batch}
             warn(store, self.telegram, forum.id, upcoming, by_key, apps, now)
 
     def judge_bursts(self) -> None:
@@ -519,13 +511,8 @@ class _Judging:
                 store.book_credit(credit)
         self.changes.append((change, app_id))
 
-    def _responders(self, topic: Topic, known: dict[TopicKey, Responders]) -> Responders:
-        if topic.key not in known:
-            known[topic.key] = responders_for(self.forum, topic, self.members)
-        return known[topic.key]
-
     def _facts(
-        self, batch: list[Topic], evaluation: Evaluation, known: dict[TopicKey, Responders]
+        self, batch: list[Topic], evaluation: Evaluation, lookup: ResponderLookup
     ) -> list[TopicFacts]:
         """Each topic's facts and next check; a request's topics share the request's check."""
         checks: dict[TopicKey, datetime | None] = {}
@@ -536,7 +523,7 @@ class _Judging:
             judged = request.as_one_topic() if request else topic
             check = incremental.next_check(
                 judged,
-                self._responders(judged, known),
+                lookup(judged),
                 self.sla,
                 self.now,
                 self.rules,
@@ -550,7 +537,7 @@ class _Judging:
         return [
             incremental.facts_of(
                 topic,
-                self._responders(topic, known),
+                lookup(topic),
                 topic.key in evaluation.requests,
                 checks.get(topic.key),
             )

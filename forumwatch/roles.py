@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from forumwatch.config import AppConfig, ForumConfig
-from forumwatch.model import Responders, Topic
+from forumwatch.model import Responders, Topic, TopicKey
 
 
 def app_of(forum: ForumConfig, topic: Topic) -> AppConfig | None:
@@ -61,3 +61,18 @@ def responders_for_app(
         app_id=app.id if app else "",
         ignored=frozenset(forum.ignore_users) | ALWAYS_IGNORED,
     )
+
+
+class ResponderLookup:
+    """`responders_for` of each topic, looked up once per topic key: rules, re-posts, bursts
+    and facts all ask about the same topics (a request's merged topic keeps its latest topic's
+    key, category and author, so its answer is the same)."""
+
+    def __init__(self, forum: ForumConfig, members: GroupMembers | None = None) -> None:
+        self.forum, self.members = forum, members
+        self._known: dict[TopicKey, Responders] = {}
+
+    def __call__(self, topic: Topic) -> Responders:
+        if topic.key not in self._known:
+            self._known[topic.key] = responders_for(self.forum, topic, self.members)
+        return self._known[topic.key]
