@@ -222,18 +222,21 @@ def _ignored_at(
         held = store.findings_open_at(forum.id, end)
         apps = store.apps_of(forum.id, [s.finding.key.topic_id for s in held])
         return [
-            (Ignored(_as_held(stored, end), stored.title, stored.url), apps.get(key.topic_id) or "")
+            (
+                Ignored(_as_held(stored, end), stored.title, stored.url),
+                apps.get(stored.finding.key.topic_id) or "",
+            )
             for stored in held
-            if (key := stored.finding.key)
         ]
     found = list(current_findings(store, config, end, forums=[forum]))
-    apps = store.apps_of(forum.id, [f.key.topic_id for f, _ in found])
-    judged_apps = judged_by(store, forum, config, members)
+    # a finding judged now comes with its topic; a stored one standing, with its stored app
+    apps = store.apps_of(forum.id, [f.key.topic_id for f, t in found if not isinstance(t, Topic)])
     result = []
     for finding, topic in found:
-        app_id = (apps.get(finding.key.topic_id) or "") if judged_apps else ""
-        if not judged_apps and isinstance(topic, Topic):
+        if isinstance(topic, Topic):
             app_id = responders_for(forum, topic, members).app_id
+        else:
+            app_id = apps.get(finding.key.topic_id) or ""
         result.append((Ignored(finding, topic.title, topic.url), app_id))
     return result
 

@@ -49,7 +49,8 @@ def warn(
 ) -> None:
     """A heads-up to the developers for each finding that will hold within `warn_before`."""
     forum = notifier.config.forum(forum_id)
-    stored = store.findings(forum_id)
+    upcoming = list(upcoming)
+    stored = store.findings_of(forum_id, [f.key.topic_id for f in upcoming])
     for finding in upcoming:
         earlier = stored.get((finding.key, finding.rule))
         if earlier is not None and earlier.is_open:

@@ -48,12 +48,11 @@ FAR = timedelta(days=3650)  # "some day": every deadline of the topic as it stan
 
 def fingerprint(forum: ForumConfig, config: Config, members: GroupMembers) -> str:
     """What the forum's judgements depend on besides its topics and the clock."""
-    warn_before = config.telegram.warn_before if config.telegram else None
     basis = {
         "rules": RULES_VERSION,
         "forum": forum.model_dump(mode="json", include=JUDGED_BY),
         "sla": repr(config.sla_for(forum)),
-        "warn_before": repr(warn_before),
+        "warn_before": repr(warn_before_of(config)),
         "members": {group: sorted(names) for group, names in sorted(members.items())},
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
@@ -110,6 +109,7 @@ class Plan:
     groups: list[list[str]]  # topic ids, an author's together
     changed: int  # topics changed since they were last judged (new posts, new state)
     full: bool  # every topic is judged (first cycle, new config or groups, a moment gone back)
+    stamp: str = ""  # the fingerprint judged under, stored once the cycle is done
 
     @property
     def topics(self) -> int:
@@ -134,7 +134,7 @@ def plan(
     full = everything or stored_stamp != stamp or went_back
     if full:
         store.invalidate_evaluation(forum.id)
-    return replace(due_at(store, forum.id, now), full=full)
+    return replace(due_at(store, forum.id, now), full=full, stamp=stamp)
 
 
 def due_at(store: Store, forum_id: str, now: datetime) -> Plan:

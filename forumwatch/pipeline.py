@@ -398,7 +398,7 @@ def _apply(
         judging.judge(batch)
     if plan.changed or plan.full or any(c.change is Change.OPENED for c, _ in judging.changes):
         judging.judge_bursts()  # only new or changed topics make or end a burst
-    store.save_eval_state(forum.id, incremental.fingerprint(forum, config, members), now)
+    store.save_eval_state(forum.id, plan.stamp, now)
     if result is not None:
         result.grouped = judging.grouped
         result.topics_judged = plan.topics
