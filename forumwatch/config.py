@@ -292,7 +292,7 @@ class ForumConfig(_Strict):
         """The profile, checked and loaded: a name or path becomes the mapping it holds."""
         if ref is None:
             return None
-        from scrapers.profile import ProfileError, load_profile  # HTML forums only: lxml, CSS
+        from scrapers.profile import ProfileError, load_profile  # HTML forums only: the parser
 
         base_dir = (info.context or {}).get("config_dir")
         try:

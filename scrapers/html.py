@@ -17,11 +17,10 @@ from typing import ClassVar
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
-from bs4 import BeautifulSoup, Tag
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from scrapers.base import (
-    EXCERPT_CHARS,
     BadResponse,
     ForumSettings,
     LayoutChanged,
@@ -38,19 +37,21 @@ from scrapers.http import Page as FetchedPage
 from scrapers.http import PoliteClient, Validators
 from scrapers.profile import Profile
 from scrapers.robots import RobotsRules
+from scrapers.text import excerpt
 from scrapers.validate import check_topic, latest_plausible
 
 MAX_TOPIC_PAGES = 200  # a safety net against a "next page" link that never ends
 PROFILE_FIX = (
     "the forum's markup may have changed: run `forumwatch check-config --probe` and fix its profile"
 )
+NOT_TEXT = ("script", "style", "template")
 DATE_FIX = "check the forum's language and timezone, or the profile's topic.date/date_attr"
 
 
 @dataclass(frozen=True)
 class HtmlPage:
     url: str  # after redirects: relative links resolve against it
-    soup: BeautifulSoup
+    document: LexborHTMLParser
     fetched_at: datetime  # what relative dates ("5 минут назад") count back from
 
 
@@ -125,24 +126,24 @@ class HtmlScraper:
     def summaries(self, page: HtmlPage, *, first_page: bool = True) -> list[TopicSummary]:
         """One summary per topic-list item of a page."""
         selectors = self.profile.topic_list
-        items = page.soup.select(selectors.item)
+        items = page.document.css(selectors.item)
         if not items and first_page:
             raise self._layout(page.url, f"no element matches topic_list.item {selectors.item!r}")
         return [self._summary(item, page) for item in items]
 
-    def _summary(self, item: Tag, page: HtmlPage) -> TopicSummary:
+    def _summary(self, item: LexborNode, page: HtmlPage) -> TopicSummary:
         selectors = self.profile.topic_list
-        link = item.select_one(selectors.link)
-        href = link.get("href") if link is not None else None
-        if link is None or not isinstance(href, str) or not href.strip():
+        link = item.css_first(selectors.link)
+        href = link.attributes.get("href") if link is not None else None
+        if link is None or not href or not href.strip():
             problem = f"a topic-list item has no link matching topic_list.link {selectors.link!r}"
             raise self._layout(page.url, problem)
         url = urldefrag(urljoin(page.url, href.strip())).url
-        replies = _text(item.select_one(selectors.replies)) if selectors.replies else ""
-        activity_el = item.select_one(selectors.last_activity) if selectors.last_activity else None
+        replies = _text(item.css_first(selectors.replies)) if selectors.replies else ""
+        activity_el = item.css_first(selectors.last_activity) if selectors.last_activity else None
         activity = _value(activity_el, selectors.last_activity_attr)
         bumped_at = self._date(activity, page, "topic_list.last_activity") if activity else None
-        pinned = bool(selectors.pinned and item.select_one(selectors.pinned))
+        pinned = bool(selectors.pinned and item.css_first(selectors.pinned))
         if replies or activity:
             # a relative "5 минут назад" rereads differently each poll: the parsed time, to the
             # minute, is the stable detector then; replies count every new post
@@ -179,7 +180,7 @@ class HtmlScraper:
         visited: set[str] = set()
         while page is not None and len(visited) < MAX_TOPIC_PAGES:
             visited.add(page.url)
-            elements = page.soup.select(selectors.post)
+            elements = page.document.css(selectors.post)
             if not elements:
                 raise self._layout(page.url, f"no element matches topic.post {selectors.post!r}")
             for element in elements:
@@ -206,64 +207,65 @@ class HtmlScraper:
         check_topic(topic, latest_plausible(self.not_after))
         return topic
 
-    def _post(self, element: Tag, number: int, topic_id: str, page: HtmlPage) -> Post:
+    def _post(self, element: LexborNode, number: int, topic_id: str, page: HtmlPage) -> Post:
         selectors = self.profile.topic
-        system = selectors.system is not None and (
-            element.css.match(selectors.system) or element.select_one(selectors.system) is not None
-        )
-        author = _text(element.select_one(selectors.author))
+        # css_matches: the post itself or anything inside it
+        system = selectors.system is not None and element.css_matches(selectors.system)
+        author = _text(element.css_first(selectors.author))
         if not author and not system:
             problem = f"post {number} has no author matching topic.author {selectors.author!r}"
             raise self._layout(page.url, problem)
-        date_text = _value(element.select_one(selectors.date), selectors.date_attr)
+        date_text = _value(element.css_first(selectors.date), selectors.date_attr)
         if not date_text:
             where = f"{selectors.date!r}" + (
                 f" [{selectors.date_attr}]" if selectors.date_attr else ""
             )
             raise self._layout(page.url, f"post {number} has no date matching topic.date {where}")
-        element_id = element.get("id") or element.get("data-id") or element.get("data-post-id")
+        attributes = element.attributes
+        element_id = (
+            attributes.get("id") or attributes.get("data-id") or attributes.get("data-post-id")
+        )
         return Post(
             id=str(element_id) if element_id else f"{topic_id}#{number}",
             number=number,
             author=Author(author or "system", forum_roles=self._roles(element)),
             created_at=self._date(date_text, page, f"post {number}'s topic.date"),
             kind=PostKind.SYSTEM if system else PostKind.REPLY,
-            body_text=_excerpt(element.select_one(selectors.body)),
+            body_text=_excerpt(element.css_first(selectors.body)),
         )
 
-    def _roles(self, element: Tag) -> frozenset[str]:
+    def _roles(self, element: LexborNode) -> frozenset[str]:
         """Badge texts and their CSS classes: config compares them with staff/developer groups."""
         if not self.profile.topic.role:
             return frozenset()
         roles: set[str] = set()
-        for badge in element.select(self.profile.topic.role):
+        for badge in element.css(self.profile.topic.role):
             if text := _text(badge):
                 roles.add(text)
-            classes = badge.get("class")
-            roles.update(classes if isinstance(classes, list) else [])
+            roles.update((badge.attributes.get("class") or "").split())
         return frozenset(roles)
 
     def _title(self, page: HtmlPage, summary: TopicSummary) -> str:
         selector = self.profile.topic.title
-        title = _text(page.soup.select_one(selector)) if selector else ""
+        title = _text(page.document.css_first(selector)) if selector else ""
         return title or str(summary.extra.get("title") or "")
 
     def _state(self, page: HtmlPage) -> TopicState:
         selectors = self.profile.topic
-        if selectors.solved and page.soup.select_one(selectors.solved):
+        if selectors.solved and page.document.css_first(selectors.solved):
             return TopicState.SOLVED
-        if selectors.closed and page.soup.select_one(selectors.closed):
+        if selectors.closed and page.document.css_first(selectors.closed):
             return TopicState.CLOSED
         return TopicState.OPEN
 
     def _category(self, page: HtmlPage) -> tuple[str, str]:
         """The category's slug (the link's last non-numeric path part, else its text) and id."""
         selector = self.profile.topic.category
-        link = page.soup.select_one(selector) if selector else None
+        link = page.document.css_first(selector) if selector else None
         if link is None:
             return "", ""
-        href = link.get("href")
-        parts = [p for p in urlsplit(href).path.split("/") if p] if isinstance(href, str) else []
+        href = link.attributes.get("href")
+        parts = [p for p in urlsplit(href).path.split("/") if p] if href else []
         slug = next((p for p in reversed(parts) if not p.isdigit()), "") or _text(link)
         number = next((p for p in parts if p.isdigit()), "")
         return slug, number
@@ -279,9 +281,9 @@ class HtmlScraper:
             raise LayoutChanged(settings.forum_id, page.url, problem, DATE_FIX) from None
 
     def _link(self, page: HtmlPage, selector: str | None) -> str | None:
-        link = page.soup.select_one(selector) if selector else None
-        href = link.get("href") if link is not None else None
-        return urldefrag(urljoin(page.url, href)).url if isinstance(href, str) and href else None
+        link = page.document.css_first(selector) if selector else None
+        href = link.attributes.get("href") if link is not None else None
+        return urldefrag(urljoin(page.url, href)).url if href else None
 
     def _layout(self, url: str, problem: str) -> LayoutChanged:
         return LayoutChanged(self.settings.forum_id, url, problem, PROFILE_FIX)
@@ -299,7 +301,9 @@ class HtmlScraper:
     def _parsed(self, fetched: FetchedPage) -> HtmlPage:
         content_type = fetched.headers.get("content-type")
         text = decode_page(fetched.content, content_type, self.settings.encoding)
-        return HtmlPage(fetched.url, BeautifulSoup(text, "lxml"), datetime.now(UTC))
+        document = LexborHTMLParser(text)
+        document.strip_tags(list(NOT_TEXT))  # their content is code, never a post's words
+        return HtmlPage(fetched.url, document, datetime.now(UTC))
 
     async def group_members(self, group: str) -> frozenset[str]:
         """HTML forums publish no member lists: a group counts through the badges on posts
@@ -307,32 +311,22 @@ class HtmlScraper:
         return frozenset()
 
 
-def _text(element: Tag | None) -> str:
-    return " ".join(element.get_text(" ").split()) if element is not None else ""
+def _text(element: LexborNode | None) -> str:
+    """An element's text nodes joined, whitespace collapsed (scripts and styles were dropped)."""
+    return " ".join(element.text(separator=" ").split()) if element is not None else ""
 
 
-def _excerpt(element: Tag | None) -> str:
-    """`_text` of a post's body, reading its strings only as far as the excerpt needs."""
-    if element is None:
-        return ""
-    words: list[str] = []
-    length = -1
-    for string in element.strings:
-        for word in string.split():
-            words.append(word)
-            length += len(word) + 1
-        if length > EXCERPT_CHARS:
-            break
-    return " ".join(words)[:EXCERPT_CHARS]
+def _excerpt(element: LexborNode | None) -> str:
+    """`_text` of a post's body, cut to the excerpt forumwatch keeps."""
+    return excerpt(_text(element))
 
 
-def _value(element: Tag | None, attribute: str | None) -> str:
+def _value(element: LexborNode | None, attribute: str | None) -> str:
     """An element's attribute (when named) or its text."""
     if element is None:
         return ""
     if attribute:
-        value = element.get(attribute)
-        return " ".join(value).strip() if isinstance(value, list) else (value or "").strip()
+        return (element.attributes.get(attribute) or "").strip()
     return _text(element)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import soupsieve
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 BUNDLED = Path(__file__).resolve().parent / "profiles"
+_EMPTY = LexborHTMLParser("<html></html>")
 
 
 class ProfileError(ValueError):
@@ -29,10 +30,11 @@ def _check_css(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        soupsieve.compile(value)
-    except soupsieve.SelectorSyntaxError as err:
-        first_line = str(err).splitlines()[0]
-        raise ValueError(f"{value!r} is not a valid CSS selector ({first_line})") from None
+        _EMPTY.css(value)  # the engine the scraper reads pages with: what it accepts, works
+    except SelectolaxError:
+        raise ValueError(
+            f"{value!r} is not a valid CSS selector (the HTML parser, lexbor, cannot read it)"
+        ) from None
     return value
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from forumwatch.model import PostKind, TopicState
-from scrapers.base import BadResponse, ForumSettings, LayoutChanged, TopicSummary
+from scrapers.base import EXCERPT_CHARS, BadResponse, ForumSettings, LayoutChanged, TopicSummary
 from scrapers.html import HtmlScraper
 from scrapers.profile import load_profile
 from tests.conftest import forumwatch
@@ -137,6 +137,23 @@ def test_posts_authors_dates_roles_and_states(classic: HostileServer) -> None:
     closed = topics["103"]
     assert closed.state is TopicState.CLOSED  # type: ignore[attr-defined]
     assert [p.kind for p in closed.posts] == [PostKind.REPLY, PostKind.SYSTEM]  # type: ignore[attr-defined]
+
+
+def test_a_body_is_its_words_only_cut_to_the_excerpt() -> None:
+    """Scripts and styles inside a post are code, not words; a long post keeps its excerpt."""
+    original = '<div class="text">При підписі отримую помилку 403.</div>'
+    coded = (
+        '<div class="text">При  підписі<script>var leak = "<b>1</b>";</script>'
+        "<style>.x { color: red }</style>\n<b>отримую</b> помилку&nbsp;403.<br></div>"
+    )
+    with HostileServer(site(classic_pages(replace=(original, coded)))) as server:
+        _, topics = read_all(server.url)
+    assert topics["102"].posts[0].body_text == "При підписі отримую помилку 403."  # type: ignore[attr-defined]
+    long = f'<div class="text">{"слово " * 400}</div>'
+    with HostileServer(site(classic_pages(replace=(original, long)))) as server:
+        _, topics = read_all(server.url)
+    body = topics["102"].posts[0].body_text  # type: ignore[attr-defined]
+    assert len(body) <= EXCERPT_CHARS and body == ("слово " * 400)[:EXCERPT_CHARS].rstrip()
 
 
 def test_an_unchanged_list_stops_paging_early(classic: HostileServer) -> None:
