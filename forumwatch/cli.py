@@ -237,9 +237,8 @@ def findings(
         for warning in stale_warnings(store, config, moment):
             click.echo(f"warning: {warning}", err=True)
         if output_format == "json":
-            found = judge_now(store, config, moment).listed(evidence="raw")
-            sys.stdout.writelines(findings_json(found, moment))
-            sys.stdout.write("\n")
+            sys.stdout.flush()
+            sys.stdout.buffer.writelines(findings_json(judge_now(store, config, moment), moment))
         elif output_format == "tsv":
             found = current_findings(store, config, moment, evidence=False)
             sys.stdout.writelines(line + "\n" for line in findings_tsv(found, moment))

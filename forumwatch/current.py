@@ -9,10 +9,11 @@ moment before the last evaluation) every open topic is judged, as a full cycle w
 from __future__ import annotations
 
 import heapq
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
@@ -20,6 +21,7 @@ from forumwatch.model import Finding, TopicKey, TopicState
 from forumwatch.pipeline import evaluate_forum, evaluate_topics
 from forumwatch.roles import GroupMembers
 from forumwatch.store import Store
+from forumwatch.store_rows import stored_finding_from_row
 from rules.silence import summary_at
 
 
@@ -70,17 +72,23 @@ class Current:
     bursts_judged: set[str] = field(default_factory=set)  # forums whose bursts were found again
     kept: list[str] = field(default_factory=list)  # forums whose stored findings stand
 
-    def listed(self, *, evidence: bool | Literal["raw"] = True) -> Iterator[Listed]:
+    def listed(self, *, evidence: bool = True) -> Iterator[Listed]:
         """Every finding, oldest wait first (then topic and rule): the stored ones a row at a
-        time (`evidence=False` leaves their evidence out, for tsv; "raw" keeps it as stored
-        JSON on the StoredFinding, for json)."""
+        time (`evidence=False` leaves their evidence out, for tsv)."""
 
         def standing() -> Iterable[Listed]:
-            for stored in self.store.open_findings_in_order(self.kept, evidence=evidence):
-                if not self._stale(stored.finding):
-                    yield summary_at(stored.finding, self.now), stored
+            for row in self.standing_rows():
+                stored = stored_finding_from_row(row, evidence=evidence)
+                yield summary_at(stored.finding, self.now), stored
 
         return heapq.merge(self.fresh, standing(), key=order)
+
+    def standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
+        """The stored findings that stand at `now` (not judged again), as their rows (with
+        `columns`, which must include forum_id, topic_id and rule), oldest wait first."""
+        for row in self.store.open_finding_rows(self.kept, columns):
+            if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
+                yield row
 
     def count(self) -> int:
         """How many findings there are, counted by SQL where they stand."""
@@ -89,10 +97,10 @@ class Current:
         )
         return len(self.fresh) + self.store.count_open_findings(self.kept) - stale
 
-    def _stale(self, finding: Finding) -> bool:
-        if finding.rule == "burst":
-            return finding.key.forum_id in self.bursts_judged
-        return finding.key in self.judged
+    def _stale(self, forum_id: str, topic_id: str, rule: str) -> bool:
+        if rule == "burst":
+            return forum_id in self.bursts_judged
+        return TopicKey(forum_id, topic_id) in self.judged
 
 
 def judge_now(

@@ -173,4 +173,9 @@ class Finding:
     silent: tuple[str, ...] = field(default=())  # the responders who owe the answer
 
     def waiting_hours(self, now: datetime) -> float:
-        return max(0.0, (now - self.opened_at).total_seconds() / 3600)
+        return waiting_hours(self.opened_at, now)
+
+
+def waiting_hours(opened_at: datetime, now: datetime) -> float:
+    """Hours waited since `opened_at`, none before it."""
+    return max(0.0, (now - opened_at).total_seconds() / 3600)

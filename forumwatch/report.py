@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import io
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -16,60 +20,116 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
-from forumwatch.current import Listed, Titled
+from forumwatch.current import Current, Listed, Titled
 from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
-from forumwatch.model import Finding, PostKind, Stage
+from forumwatch.model import Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import Credit, iso
+from forumwatch.store_rows import evidence_json
 from forumwatch.telegram_text import plain_text
 from forumwatch.topic_history import history_command
 from rules.clock import wait_text
+from rules.silence import reworded
 
 
 def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, Any]:
     """One finding as `findings --format json` prints it (docs/design.md, CLI contract)."""
+    return _item(
+        finding.key.forum_id,
+        finding.key.topic_id,
+        topic,
+        finding.rule,
+        finding.stage.value,
+        (iso(finding.opened_at), iso(finding.due_at), iso(finding.escalate_at)),
+        finding.waiting_hours(now),
+        list(finding.silent),
+        finding.summary,
+        [evidence_json(e) for e in finding.evidence],  # as the store writes it
+    )
+
+
+def stored_finding_json(row: sqlite3.Row, opened_at: datetime, now: datetime) -> dict[str, Any]:
+    """`finding_json` of a stored finding's row: its times, silent list and evidence are
+    written as stored (the store wrote them as `finding_json` would), never parsed."""
+    return _item(
+        row["forum_id"],
+        row["topic_id"],
+        StoredTitle(row["title"] or "", row["url"] or ""),
+        row["rule"],
+        row["stage"],
+        (row["opened_at"], row["due_at"], row["escalate_at"]),
+        waiting_hours(opened_at, now),
+        orjson.Fragment(row["silent"] or "[]"),
+        reworded(row["summary"] or "", opened_at, now),
+        orjson.Fragment(row["evidence"] or "[]"),
+    )
+
+
+def _item(
+    forum_id: str,
+    topic_id: str,
+    topic: Titled,
+    rule: str,
+    stage: str,
+    times: tuple[str | None, str | None, str | None],  # opened, due, escalate
+    waited: float,
+    silent: object,
+    summary: str,
+    evidence: object,
+) -> dict[str, Any]:
     return {
-        "forum": finding.key.forum_id,
-        "topic_id": finding.key.topic_id,
+        "forum": forum_id,
+        "topic_id": topic_id,
         "topic_url": topic.url,
         "title": topic.title,
-        "rule": finding.rule,
-        "stage": finding.stage.value,
-        "opened_at": iso(finding.opened_at),
-        "due_at": iso(finding.due_at),
-        "escalate_at": iso(finding.escalate_at),
-        "waiting_hours": round(finding.waiting_hours(now), 2),
-        "silent": list(finding.silent),
-        "summary": finding.summary,
-        "evidence": [
-            {
-                "post_number": e.post_number,
-                "username": e.username,
-                "role": e.role.value,
-                "kind": e.kind.value,
-                "created_at": iso(e.created_at),
-                "note": e.note,
-            }
-            for e in finding.evidence
-        ],
-        "history": history_command(finding.key),
+        "rule": rule,
+        "stage": stage,
+        "opened_at": times[0],
+        "due_at": times[1],
+        "escalate_at": times[2],
+        "waiting_hours": round(waited, 2),
+        "silent": silent,
+        "summary": summary,
+        "evidence": evidence,
+        "history": history_command(TopicKey(forum_id, topic_id)),
     }
 
 
-def findings_json(found: Iterable[Listed], now: datetime) -> Iterator[str]:
-    """The JSON array, a finding per line as it comes (a forum may have tens of thousands:
-    nothing is held). orjson writes each; a stored finding read with its evidence as the
-    stored JSON text (`Current.listed(evidence="raw")`) has that text copied in unparsed."""
+@dataclass(frozen=True)
+class StoredTitle:
+    title: str
+    url: str
+
+
+JSON_COLUMNS = (
+    "forum_id, topic_id, rule, stage, opened_at, due_at, escalate_at, silent, summary, "
+    "evidence, title, url"
+)
+
+
+def findings_json(current: Current, now: datetime) -> Iterator[bytes]:
+    """The JSON array (UTF-8), a finding per line as it comes, oldest wait first (then topic and
+    rule): a forum may have tens of thousands, and nothing is held. Findings judged now are
+    written from the model; the stored ones that stand, straight from their rows."""
+
+    def judged() -> Iterator[tuple[tuple[datetime, str, str, str], dict[str, Any]]]:
+        for finding, topic in current.fresh:
+            key = finding.key
+            order = (finding.opened_at, key.forum_id, key.topic_id, finding.rule)
+            yield order, finding_json(finding, topic, now)
+
+    def standing() -> Iterator[tuple[tuple[datetime, str, str, str], dict[str, Any]]]:
+        for row in current.standing_rows(JSON_COLUMNS):
+            opened_at = datetime.fromisoformat(row["opened_at"])
+            order = (opened_at, row["forum_id"], row["topic_id"], row["rule"])
+            yield order, stored_finding_json(row, opened_at, now)
+
     opened = False
-    for finding, topic in found:
-        item: dict[str, Any] = finding_json(finding, topic, now)
-        raw = getattr(topic, "evidence_json", "")
-        if raw and not finding.evidence:
-            item["evidence"] = orjson.Fragment(raw)
-        yield ("[\n" if not opened else ",\n") + orjson.dumps(item).decode()
+    for _, item in heapq.merge(judged(), standing(), key=itemgetter(0)):
+        yield (b",\n" if opened else b"[\n") + orjson.dumps(item)
         opened = True
-    yield "\n]" if opened else "[]"
+    yield b"\n]\n" if opened else b"[]\n"
 
 
 _STAGE_STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -304,23 +304,29 @@ class EvalMixin:
         ]
 
     def open_findings_in_order(
-        self, forum_ids: Sequence[str], *, evidence: bool | Literal["raw"] = True
+        self, forum_ids: Sequence[str], *, evidence: bool = True
     ) -> Iterator[StoredFinding]:
         """The forums' unresolved findings, oldest wait first (then topic, rule), one row at a
         time: `findings` streams thousands without holding them (`evidence=False`: without
         their evidence, which is most of the reading)."""
+        for row in self.open_finding_rows(forum_ids):
+            yield stored_finding_from_row(row, evidence=evidence)
+
+    def open_finding_rows(
+        self, forum_ids: Sequence[str], columns: str = "*"
+    ) -> Iterator[sqlite3.Row]:
+        """`open_findings_in_order` as the stored rows (of `columns`) themselves, for callers
+        that print stored text as it is."""
         if not forum_ids:
             return
         cursor = self.db.conn.cursor()
         cursor.row_factory = sqlite3.Row  # rows by column name, made in C
-        rows = cursor.execute(
-            f"SELECT * FROM findings WHERE resolved_at IS NULL "
+        yield from cursor.execute(
+            f"SELECT {columns} FROM findings WHERE resolved_at IS NULL "
             f"AND forum_id IN ({marks(len(forum_ids))}) "
             "ORDER BY opened_at, forum_id, topic_id, rule",
             list(forum_ids),
         )
-        for row in rows:
-            yield stored_finding_from_row(row, evidence=evidence)
 
     def count_topics_created(self, forum_id: str, start: datetime, end: datetime) -> int:
         """Topics started in [start, end), any state (the topics_created index)."""

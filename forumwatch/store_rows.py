@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from forumwatch.model import (
     Author,
@@ -39,7 +40,6 @@ class StoredFinding:
     title: str
     url: str
     resolution: str = ""  # how it ended, e.g. "closed without an answer after 11 h of waiting"
-    evidence_json: str = ""  # the row's evidence as stored, when read without parsing it
 
     @property
     def is_open(self) -> bool:
@@ -168,10 +168,10 @@ def evidence_from_json(d: dict[str, Any]) -> Evidence:
 
 
 def stored_finding_from_row(
-    r: dict[str, Any], *, evidence: bool | Literal["raw"] = True
+    r: dict[str, Any] | sqlite3.Row, *, evidence: bool = True
 ) -> StoredFinding:
     """The stored finding of a row; `evidence=False` leaves its evidence out (counting and
-    tab-separated listings never show it), "raw" keeps it as the stored JSON text only."""
+    tab-separated listings never show it)."""
     finding = Finding(
         key=TopicKey(r["forum_id"], r["topic_id"]),
         rule=r["rule"],
@@ -180,7 +180,7 @@ def stored_finding_from_row(
         due_at=datetime.fromisoformat(r["due_at"]),
         escalate_at=datetime.fromisoformat(r["escalate_at"]),
         evidence=tuple(evidence_from_json(e) for e in json.loads(r["evidence"]))
-        if evidence is True
+        if evidence
         else (),
         summary=r["summary"] or "",
         silent=tuple(json.loads(r["silent"] or "[]")),
@@ -194,7 +194,6 @@ def stored_finding_from_row(
         title=r["title"] or "",
         url=r["url"] or "",
         resolution=_optional(r, "resolution") or "",  # absent before its migration
-        evidence_json=r["evidence"] if evidence == "raw" else "",
     )
 
 

@@ -134,8 +134,12 @@ _WAIT = re.compile(r"\bfor \d+ (?:min|h)\b")  # "for 5 h": the wait since `opene
 def summary_at(finding: Finding, now: datetime) -> Finding:
     """A stored finding worded as at `now`: every summary here says how long the wait since
     `opened_at` has lasted ("for 5 h"), and only that changes while the topic does not."""
-    summary = _WAIT.sub(f"for {wait_text(now - finding.opened_at)}", finding.summary, count=1)
-    return replace(finding, summary=summary)
+    return replace(finding, summary=reworded(finding.summary, finding.opened_at, now))
+
+
+def reworded(summary: str, opened_at: datetime, now: datetime) -> str:
+    """A stored summary's "for N h" as the wait since `opened_at` lasts at `now`."""
+    return _WAIT.sub(f"for {wait_text(now - opened_at)}", summary, count=1)
 
 
 def _unacknowledged(
