@@ -29,20 +29,24 @@ from urllib.parse import quote
 import sqlite_utils
 
 from forumwatch.health import ForumHealth
-from forumwatch.model import Author, Post, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import Post, Stage, Topic, TopicKey, TopicState
 from forumwatch.store_chats import ChatsMixin
 from forumwatch.store_eval import EvalMixin, StoredMarkers, topic_conditions
 from forumwatch.store_rows import (
+    AUTHOR_KEY,
+    TOPIC_KEY,
     Credit,
     OutboxMessage,
     StoredFinding,
     author_row,
     finding_row,
+    insert_sql,
     iso,
     parse_iso,
     post_row,
     stored_finding_from_row,
     topic_row,
+    upsert_sql,
 )
 
 __all__ = [
@@ -673,7 +677,10 @@ class Store(ChatsMixin, EvalMixin):
 
     @_translating
     def save_topic(self, topic: Topic, marker: str) -> bool:
-        """Store a freshly fetched topic; returns False (and writes nothing) if nothing changed."""
+        """Store a freshly fetched topic; returns False (and writes nothing) if nothing changed.
+
+        Plain prepared statements, not sqlite-utils' upsert: a first cycle stores every topic
+        of a forum, and building each statement anew cost more than parsing the topic."""
         row = topic_row(topic, marker)
         posts = [post_row(topic, p) for p in topic.posts]
         stored = self._row(
@@ -681,32 +688,33 @@ class Store(ChatsMixin, EvalMixin):
             topic.forum_id,
             topic.id,
         )
-        stored_posts = list(
+        if stored == row and self._stored_posts(topic) == posts:
+            return False
+        changed = {**row, "next_check": None}  # judged again by the next evaluation
+        writers = {p.author for p in topic.posts} | {topic.author}
+        authors = [author_row(topic.forum_id, a) for a in writers]
+        with self.db.atomic():
+            conn = self.db.conn
+            conn.execute(upsert_sql("topics", tuple(changed), TOPIC_KEY), tuple(changed.values()))
+            conn.execute(
+                "DELETE FROM posts WHERE forum_id = ? AND topic_id = ?", [topic.forum_id, topic.id]
+            )
+            conn.executemany(
+                insert_sql("posts", tuple(posts[0])), [tuple(p.values()) for p in posts]
+            )
+            conn.executemany(
+                upsert_sql("authors", tuple(authors[0]), AUTHOR_KEY, when_changed=True),
+                [tuple(a.values()) for a in authors],
+            )
+        return True
+
+    def _stored_posts(self, topic: Topic) -> list[dict[str, Any]]:
+        return list(
             self.db.query(
                 "SELECT * FROM posts WHERE forum_id = ? AND topic_id = ? ORDER BY number",
                 [topic.forum_id, topic.id],
             )
         )
-        if stored == row and stored_posts == posts:
-            return False
-        with self.db.atomic():
-            changed = {**row, "next_check": None}  # judged again by the next evaluation
-            self.db.table("topics").upsert(changed, pk=("forum_id", "topic_id"))
-            self.db.execute(
-                "DELETE FROM posts WHERE forum_id = ? AND topic_id = ?", [topic.forum_id, topic.id]
-            )
-            self.db.table("posts").insert_all(posts)
-            for author in {p.author for p in topic.posts} | {topic.author}:
-                self._save_author(topic.forum_id, author)
-        return True
-
-    def _save_author(self, forum_id: str, author: Author) -> None:
-        row = author_row(forum_id, author)
-        stored = self._row(
-            "SELECT * FROM authors WHERE forum_id = ? AND username = ?", forum_id, author.username
-        )
-        if stored != row:
-            self.db.table("authors").upsert(row, pk=("forum_id", "username"))
 
     @_translating
     def topics(

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from forumwatch.model import (
@@ -72,6 +73,31 @@ class OutboxMessage:
     channel: str
     recipient: str
     message: str
+
+
+TOPIC_KEY = ("forum_id", "topic_id")
+AUTHOR_KEY = ("forum_id", "username")
+
+
+@cache
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """INSERT of one row of `columns` (our own column names, never user text)."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+@cache
+def upsert_sql(
+    table: str, columns: tuple[str, ...], key: tuple[str, ...], *, when_changed: bool = False
+) -> str:
+    """INSERT of a row that updates the stored one with the same `key` instead; columns the
+    row does not name keep their values. `when_changed`: a row equal to the stored one is
+    not written at all."""
+    values = [c for c in columns if c not in key]
+    update = ", ".join(f"{c} = excluded.{c}" for c in values)
+    sql = f"{insert_sql(table, columns)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {update}"
+    if when_changed:
+        sql += " WHERE " + " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in values)
+    return sql
 
 
 def topic_row(topic: Topic, marker: str) -> dict[str, Any]:
