@@ -282,8 +282,9 @@ def trend(
         for stored in store.findings_between(forum.id, "escalated_at", first, last):
             if stored.escalated_at and (d := day_of(stored.escalated_at)):
                 escalated[d] += 1
-        for d in days:
-            open_counts[d] += store.open_findings_count_at(forum.id, ends[d])
+        held = store.open_findings_counts_at(forum.id, [ends[d] for d in days])
+        for d, count in zip(days, held, strict=True):
+            open_counts[d] += count
     return [
         DayPoint(d, len(started[d]), sla_share(started[d], ends[d]), open_counts[d], escalated[d])
         for d in days

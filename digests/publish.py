@@ -7,13 +7,10 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram.error import TelegramError
-
 from digests.build import Digest
 from digests.render import render_html, render_index, render_text
 from digests.send import SendError, digest_email, send_email, telegram_summary
 from forumwatch.config import Config
-from forumwatch.notify.telegram import make_bot
 
 
 @dataclass
@@ -57,6 +54,10 @@ def deliver(config: Config, built: Digest, quality: list[int]) -> Published:
 
 async def _tell_chats(config: Config, chats: list[int], text: str) -> str | None:
     assert config.telegram is not None
+    from telegram.error import TelegramError  # python-telegram-bot: only when it sends
+
+    from forumwatch.notify.telegram import make_bot
+
     try:
         async with make_bot(config.telegram) as bot:
             for chat in chats:

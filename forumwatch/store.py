@@ -11,14 +11,16 @@ file; every SQLite or OS failure leaves as a one-line `StoreError` naming the fi
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import fcntl
 import functools
+import itertools
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -878,16 +880,23 @@ class Store(ChatsMixin, EvalMixin):
         return [stored_finding_from_row(r) for r in rows]
 
     @_translating
-    def open_findings_count_at(self, forum_id: str, moment: datetime) -> int:
-        """How many findings forumwatch held open at `moment` (seen by then, not yet resolved)."""
-        row = self._row(
-            "SELECT count(*) AS n FROM findings WHERE forum_id = ? AND first_seen_at <= ? "
-            "AND (resolved_at IS NULL OR resolved_at > ?)",
-            forum_id,
-            iso(moment),
-            iso(moment),
+    def open_findings_counts_at(self, forum_id: str, moments: Sequence[datetime]) -> list[int]:
+        """How many findings forumwatch held open at each of `moments` (seen by then, not yet
+        resolved), in one pass over the findings seen by the last and open at the first."""
+        if not moments:
+            return []
+        marks = sorted({iso(m) or "" for m in moments})  # ISO texts in UTC sort as moments do
+        changes = [0] * (len(marks) + 1)
+        rows = self.db.execute(
+            "SELECT first_seen_at, resolved_at FROM findings WHERE forum_id = ? "
+            "AND first_seen_at <= ? AND (resolved_at IS NULL OR resolved_at > ?)",
+            [forum_id, marks[-1], marks[0]],
         )
-        return int(row["n"]) if row else 0
+        for seen, resolved in rows:  # open at the marks from `seen` up to before `resolved`
+            changes[bisect.bisect_left(marks, seen)] += 1
+            changes[bisect.bisect_left(marks, resolved) if resolved else len(marks)] -= 1
+        held = dict(zip(marks, itertools.accumulate(changes), strict=False))
+        return [held[iso(m) or ""] for m in moments]
 
     @_translating
     def book_credit(self, credit: Credit) -> bool:

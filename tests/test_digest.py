@@ -3,6 +3,7 @@ its safety against scraped markup, a backdated digest, and the archive `--out` w
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from digests.build import build_digest
 from digests.figures import percentile
 from digests.render import render_html, render_text
 from forumwatch.config import Config, load_config
-from forumwatch.model import Author, Post, Topic
-from forumwatch.store import Store
+from forumwatch.model import Author, Finding, Post, Stage, Topic, TopicKey
+from forumwatch.store import Store, StoredFinding
 from tests.conftest import forumwatch
 
 DAY = date(2026, 3, 4)  # a Wednesday
@@ -151,3 +152,30 @@ def test_trend_and_chart_cover_fourteen_days_without_script(
     html = render_html(digest)
     assert html.count("<svg") == 1 and "<polyline" in html and "<script" not in html
     assert "+5 vs the 7 days before" in html and "+5 vs the 7 days before" in render_text(digest)
+
+
+def test_held_open_counts_at_many_moments_equal_each_moment_counted_alone(tmp_path: Path) -> None:
+    """The trend's "open" line counts, in one pass, what forumwatch held open at each day's end:
+    seen by then, not resolved by then (a finding resolved at the very moment is not open)."""
+    store = Store(tmp_path / "counts.db")
+    rng = random.Random(7)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    moments = [start + timedelta(days=d, hours=23, minutes=59) for d in range(14)]
+    spans: list[tuple[datetime, datetime | None]] = []
+    for number in range(400):
+        seen = start + timedelta(minutes=rng.randrange(-3 * 24 * 60, 17 * 24 * 60))
+        if number % 9 == 0:
+            seen = rng.choice(moments)  # seen exactly at a day's end
+        resolved = None if rng.random() < 0.3 else seen + timedelta(hours=rng.randrange(1, 120))
+        later = [m for m in moments if m > seen]
+        if number % 7 == 0 and resolved and later:
+            resolved = rng.choice(later)  # resolved exactly at a day's end
+        finding = Finding(TopicKey("f", str(number)), "unanswered", Stage.DUE, seen, seen, seen)
+        store.save_finding(StoredFinding(finding, 1, seen, None, resolved, "", ""))
+        spans.append((seen, resolved))
+
+    expected = [sum(s <= m and (r is None or r > m) for s, r in spans) for m in moments]
+    assert store.open_findings_counts_at("f", moments) == expected
+    assert store.open_findings_counts_at("f", moments[::-1]) == expected[::-1]
+    assert store.open_findings_counts_at("other", moments) == [0] * len(moments)
+    assert 0 < min(expected) < max(expected)
