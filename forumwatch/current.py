@@ -17,11 +17,12 @@ from typing import Protocol
 
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
-from forumwatch.model import Finding, TopicKey, TopicState
-from forumwatch.pipeline import evaluate_forum, evaluate_topics
-from forumwatch.roles import GroupMembers
+from forumwatch.model import Finding, TopicKey
+from forumwatch.pipeline import evaluate_forum
+from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
-from forumwatch.store_rows import stored_finding_from_row
+from forumwatch.store_eval import LightTopic
+from forumwatch.store_rows import StoredFinding, stored_finding_from_row
 from rules.silence import summary_at
 
 
@@ -38,9 +39,26 @@ class Titled(Protocol):
 Listed = tuple[Finding, Titled]
 
 
+@dataclass(frozen=True)
+class Title:
+    """A topic's title and URL: all a listing keeps of a topic judged now, not the topic."""
+
+    title: str
+    url: str
+
+    @classmethod
+    def of(cls, topic: Titled) -> Title:
+        return cls(topic.title, topic.url)
+
+
 def order(listed: Listed) -> tuple[datetime, TopicKey, str]:
     finding = listed[0]
     return finding.opened_at, finding.key, finding.rule
+
+
+def _row_order(row: sqlite3.Row) -> tuple[str, str, str, str]:
+    """A finding row's place in a listing: ISO texts in UTC sort as the moments they name."""
+    return row["opened_at"], row["forum_id"], row["topic_id"], row["rule"]
 
 
 def judged_by(store: Store, forum: ForumConfig, config: Config, members: GroupMembers) -> bool:
@@ -71,6 +89,7 @@ class Current:
     judged: set[TopicKey] = field(default_factory=set)  # their stored findings are stale
     bursts_judged: set[str] = field(default_factory=set)  # forums whose bursts were found again
     kept: list[str] = field(default_factory=list)  # forums whose stored findings stand
+    parked: int = 0  # judged now, a whole forum's: in a temporary table, not in memory
 
     def listed(self, *, evidence: bool = True) -> Iterator[Listed]:
         """Every finding, oldest wait first (then topic and rule): the stored ones a row at a
@@ -83,19 +102,32 @@ class Current:
 
         return heapq.merge(self.fresh, standing(), key=order)
 
+    def park(self, found: Iterable[Listed]) -> None:
+        """Keep findings judged now outside memory until they are listed (a whole forum's)."""
+        self.parked += self.store.park_findings(
+            StoredFinding(f, 0, self.now, None, None, topic.title, topic.url) for f, topic in found
+        )
+
     def standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
-        """The stored findings that stand at `now` (not judged again), as their rows (with
-        `columns`, which must include forum_id, topic_id and rule), oldest wait first."""
-        for row in self.store.open_finding_rows(self.kept, columns):
-            if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
-                yield row
+        """The stored findings that stand at `now` (not judged again) and the parked ones, as
+        their rows (with `columns`, which must include forum_id, topic_id, rule and
+        opened_at), oldest wait first."""
+
+        def standing() -> Iterator[sqlite3.Row]:
+            for row in self.store.open_finding_rows(self.kept, columns):
+                if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
+                    yield row
+
+        parked = self.store.parked_finding_rows(columns) if self.parked else iter(())
+        return heapq.merge(parked, standing(), key=_row_order)
 
     def count(self) -> int:
         """How many findings there are, counted by SQL where they stand."""
         stale = self.store.count_open_findings(
             self.kept, on=sorted(self.judged), bursts_of=sorted(self.bursts_judged)
         )
-        return len(self.fresh) + self.store.count_open_findings(self.kept) - stale
+        stored = self.store.count_open_findings(self.kept) - stale
+        return len(self.fresh) + self.parked + stored
 
     def _stale(self, forum_id: str, topic_id: str, rule: str) -> bool:
         if rule == "burst":
@@ -109,27 +141,55 @@ def judge_now(
     """Judge at `now` what the store cannot answer from its stored findings (of `forums`,
     default all): the topics changed or due since the last evaluation, or every open topic
     of a forum never judged under this config or judged after `now`."""
+    store.clear_parked()  # one judgement at a time per connection: the last one's go
     current = Current(store, now)
     for forum in config.forums if forums is None else forums:
         members = store.group_members(forum.id)
         if not judged_up_to(store, forum, config, members, now):
-            topics = {t.key: t for t in store.topics(forum.id, TopicState.OPEN)}
-            found = evaluate_topics(topics.values(), forum, config, now, members)
-            current.fresh += [(f, topics[f.key]) for f in found]
+            _judge_whole(current, forum, config, members)
             continue
         current.kept.append(forum.id)
         plan = incremental.due_at(store, forum.id, now)
         for batch in incremental.batches(store, forum.id, plan.groups):
             by_key = {t.key: t for t in batch}
             evaluation = evaluate_forum(batch, forum, config, now, members, bursts=False)
-            current.fresh += [(f, by_key[f.key]) for f in evaluation.findings]
+            current.fresh += [(f, Title.of(by_key[f.key])) for f in evaluation.findings]
             current.judged |= set(by_key)
         if plan.changed:  # only a new or changed topic makes or ends a burst
             bursts = incremental.current_bursts(store, forum, now, members)
-            current.fresh += [(f, bursts.topics[f.key]) for f in bursts.findings]
+            current.fresh += [(f, Title.of(bursts.topics[f.key])) for f in bursts.findings]
             current.bursts_judged.add(forum.id)
     current.fresh.sort(key=order)
     return current
+
+
+def _judge_whole(
+    current: Current, forum: ForumConfig, config: Config, members: GroupMembers
+) -> None:
+    """Every open topic of a forum whose stored judgements cannot stand (another config, a
+    moment before its last evaluation), read-only and a batch at a time as a full cycle judges
+    them: the rules per batch, bursts over the facts the batches learn. What they find is
+    parked (`Current.park`): tens of thousands of findings with their evidence stay on disk."""
+    store, now = current.store, current.now
+    candidates: list[LightTopic] = []  # bursts' input: open customer topics, no re-posts
+    groups = store.open_topics_by_author(forum.id)
+    for batch in incremental.batches(store, forum.id, groups):
+        lookup = ResponderLookup(forum, members)  # a batch's: its topics only stay in memory
+        evaluation = evaluate_forum(
+            batch, forum, config, now, members, bursts=False, responders=lookup
+        )
+        by_key = {t.key: t for t in batch}
+        current.park((f, by_key[f.key]) for f in evaluation.findings)
+        for topic in batch:
+            if topic.created_at > now:
+                continue  # a backdated view: not there yet
+            facts = incremental.facts_of(
+                topic, lookup(topic), topic.key in evaluation.requests, None
+            )
+            if facts.customer and not facts.repost:
+                candidates.append(incremental.light_topic(topic, facts))
+    bursts = incremental.current_bursts(store, forum, now, members, candidates)
+    current.park((f, bursts.topics[f.key]) for f in bursts.findings)
 
 
 def current_findings(

@@ -22,7 +22,7 @@ from forumwatch.config import Config, ForumConfig
 from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
-from forumwatch.store_eval import TopicFacts
+from forumwatch.store_eval import LightTopic, TopicFacts
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_responder
 from rules.base import Rule, as_of
 from rules.bursts import BurstSettings, burst_finding, find_bursts
@@ -158,6 +158,23 @@ def batches(store: Store, forum_id: str, groups: list[list[str]]) -> Iterator[li
         yield store.topics_by_id(forum_id, batch)
 
 
+def light_topic(topic: Topic, facts: TopicFacts) -> LightTopic:
+    """A topic's row as `Store.light_topics` reads it once `facts` are stored beside it."""
+    return LightTopic(
+        topic.key,
+        topic.title,
+        topic.url,
+        topic.created_at,
+        topic.state,
+        topic.author.username,
+        facts.app_id,
+        facts.customer,
+        facts.first_ack_at,
+        facts.first_dev_at,
+        judged=True,
+    )
+
+
 def burst_settings(forum: ForumConfig) -> BurstSettings:
     return BurstSettings(forum.burst_topics, forum.burst_window, forum.burst_factor)
 
@@ -172,17 +189,23 @@ class Bursts:
 
 
 def current_bursts(
-    store: Store, forum: ForumConfig, now: datetime, members: GroupMembers
+    store: Store,
+    forum: ForumConfig,
+    now: datetime,
+    members: GroupMembers,
+    rows: list[LightTopic] | None = None,
 ) -> Bursts:
-    """Bursts over the rows of the forum's open customer topics (no posts: their stored facts
-    say whose they are and which app's); only a burst's own topics are read whole."""
-    rows = store.light_topics(
-        forum.id,
-        state=TopicState.OPEN,
-        created_until=now + timedelta(microseconds=1),
-        customers_only=True,
-        without_reposts=True,
-    )
+    """Bursts over the rows of the forum's open customer topics that are no re-post (no
+    posts: their stored facts say whose they are and which app's; or `rows`, those rows as a
+    read-only judgement learnt them); only a burst's own topics are read whole."""
+    if rows is None:
+        rows = store.light_topics(
+            forum.id,
+            state=TopicState.OPEN,
+            created_until=now + timedelta(microseconds=1),
+            customers_only=True,
+            without_reposts=True,
+        )
     app_of_key = {r.key: r.app_id for r in rows}
     stubs = [
         Topic(forum.id, r.key.topic_id, r.url, r.title, Author(r.author), r.created_at, ())

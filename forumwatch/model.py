@@ -43,14 +43,14 @@ class Stage(StrEnum):
     RESOLVED = "resolved"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     username: str
     display_name: str = ""
     forum_roles: frozenset[str] = frozenset()  # as the forum shows them: staff, moderator, groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     id: str
     number: int  # position in the topic, 1 = the opening post
@@ -86,7 +86,7 @@ class Topic:
         return tuple(sorted((p for p in self.posts if p.number > 1), key=lambda p: p.number))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class TopicKey:
     forum_id: str
     topic_id: str
@@ -146,7 +146,7 @@ class Sla:
     business_hours: BusinessHours | None = None  # None: calendar time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One post that proves a finding, with its author's role in the topic."""
 

@@ -8,7 +8,6 @@ import io
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -20,7 +19,7 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
-from forumwatch.current import Current, Listed, Titled
+from forumwatch.current import Current, Listed, Title, Titled
 from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding, PostKind, Stage, TopicKey, waiting_hours
@@ -55,7 +54,7 @@ def stored_finding_json(row: sqlite3.Row, opened_at: datetime, now: datetime) ->
     return _item(
         row["forum_id"],
         row["topic_id"],
-        StoredTitle(row["title"] or "", row["url"] or ""),
+        Title(row["title"] or "", row["url"] or ""),
         row["rule"],
         row["stage"],
         (row["opened_at"], row["due_at"], row["escalate_at"]),
@@ -94,12 +93,6 @@ def _item(
         "evidence": evidence,
         "history": history_command(TopicKey(forum_id, topic_id)),
     }
-
-
-@dataclass(frozen=True)
-class StoredTitle:
-    title: str
-    url: str
 
 
 JSON_COLUMNS = (

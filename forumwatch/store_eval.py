@@ -19,6 +19,8 @@ from forumwatch.model import Post, Topic, TopicKey, TopicState
 from forumwatch.store_rows import (
     StoredFinding,
     author_from_row,
+    finding_row,
+    insert_sql,
     iso,
     parse_iso,
     post_from_row,
@@ -54,7 +56,7 @@ class TopicFacts:
     first_dev_at: datetime | None = None  # the first public developer reply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LightTopic:
     """A topic's row without its posts: what lists, bursts and digests read."""
 
@@ -184,6 +186,21 @@ class EvalMixin:
                 groups[author or ""].add(topic_id)
         return {author: sorted(found) for author, found in groups.items()}
 
+    def open_topics_by_author(self, forum_id: str) -> list[list[str]]:
+        """Ids of every open topic, an author's together (the topics_author index)."""
+        groups: list[list[str]] = []
+        last: str | None = None
+        for author, topic_id in self.db.execute(
+            "SELECT author_fold, topic_id FROM topics WHERE forum_id = ? AND state = ? "
+            "ORDER BY author_fold",
+            [forum_id, TopicState.OPEN.value],
+        ):
+            if author != last or not groups:
+                groups.append([])
+                last = author
+            groups[-1].append(topic_id)
+        return groups
+
     def topics_by_id(self, forum_id: str, topic_ids: Sequence[str]) -> list[Topic]:
         """The given topics whole (posts and their authors), in id order; only their rows."""
         result: list[Topic] = []
@@ -311,6 +328,33 @@ class EvalMixin:
         their evidence, which is most of the reading)."""
         for row in self.open_finding_rows(forum_ids):
             yield stored_finding_from_row(row, evidence=evidence)
+
+    def park_findings(self, found: Iterable[StoredFinding]) -> int:
+        """Findings judged now that are not to be stored (a read-only judgement), kept in this
+        connection's temporary table `parked` until `parked_finding_rows` lists them; works on
+        a read-only store too. Returns how many were parked."""
+        rows = [finding_row(stored) for stored in found]
+        if not rows:
+            return 0
+        sql = insert_sql("temp.parked", tuple(rows[0]))
+        with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside
+            conn = self.db.conn
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS parked AS SELECT * FROM findings WHERE 0")
+            conn.executemany(sql, [tuple(r.values()) for r in rows])
+        return len(rows)
+
+    def clear_parked(self) -> None:
+        """Forget what earlier judgements parked on this connection."""
+        with self.db.atomic():
+            self.db.conn.execute("DROP TABLE IF EXISTS temp.parked")
+
+    def parked_finding_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
+        """The parked findings (of `columns`) in listing order."""
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        yield from cursor.execute(
+            f"SELECT {columns} FROM temp.parked ORDER BY opened_at, forum_id, topic_id, rule"
+        )
 
     def open_finding_rows(
         self, forum_ids: Sequence[str], columns: str = "*"

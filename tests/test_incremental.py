@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from digests.build import Timings
+from forumwatch import incremental as incremental_module
 from forumwatch.config import Config, load_config
 from forumwatch.current import current_findings, judge_now
 from forumwatch.model import Finding, Topic, TopicState
@@ -178,8 +179,9 @@ def _moments(rng: random.Random) -> Iterator[datetime]:
 
 def _assert_rules_agree(store: Store, config: Config, now: datetime) -> int:
     """The stored open findings are what the rules say over every stored topic at `now`; and
-    what `findings` lists, at `now` and three hours on (when more topics come due and are
-    judged without storing), is what the rules say then."""
+    what `findings` lists, at `now`, three hours on (when more topics come due and are
+    judged without storing) and an hour back (every topic judged, a batch at a time), is what
+    the rules say then."""
     forum = config.forums[0]
     topics = store.topics(forum.id, TopicState.OPEN)
     members = store.group_members(forum.id)
@@ -191,7 +193,8 @@ def _assert_rules_agree(store: Store, config: Config, now: datetime) -> int:
     for key, finding in fresh.items():
         if finding.rule != "burst":  # its "usually N" moves with other topics; stored as found
             assert summary_at(stored[key].finding, now).summary == finding.summary
-    for moment in (now, now + timedelta(hours=3)):
+    # an hour back (before the last evaluation) every topic is judged again, read-only
+    for moment in (now, now + timedelta(hours=3), now - timedelta(hours=1)):
         rules = evaluate_forum(topics, forum, config, moment, members).findings
         listed = list(current_findings(store, config, moment))
         assert [(f.key, f.rule) for f, _ in listed] == [
@@ -245,6 +248,8 @@ def test_judging_changed_and_due_topics_equals_judging_all(
 ) -> None:
     for interval in ("PRIVATE_CHAT_INTERVAL", "GROUP_CHAT_INTERVAL", "GLOBAL_INTERVAL"):
         monkeypatch.setattr(telegram, interval, 0.0)  # pacing is test_telegram's; here it waits
+    if seed == 2:  # batches of a few topics: authors' groups meet batch edges
+        monkeypatch.setattr(incremental_module, "BATCH_TOPICS", 4)
     rng = random.Random(seed)
     forum = _forum(rng, NOW)
     with SampleForumServer(forum) as server, BotApiStandIn(TOKEN) as standin:
