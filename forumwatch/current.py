@@ -100,7 +100,7 @@ class Current:
                 stored = stored_finding_from_row(row, evidence=evidence)
                 yield summary_at(stored.finding, self.now), stored
 
-        return heapq.merge(self.fresh, standing(), key=order)
+        return heapq.merge(self.fresh, standing(), key=order) if self.fresh else iter(standing())
 
     def park(self, found: Iterable[Listed]) -> None:
         """Keep findings judged now outside memory until they are listed (a whole forum's)."""
@@ -118,8 +118,9 @@ class Current:
                 if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
                     yield row
 
-        parked = self.store.parked_finding_rows(columns) if self.parked else iter(())
-        return heapq.merge(parked, standing(), key=_row_order)
+        if not self.parked:
+            return standing()
+        return heapq.merge(self.store.parked_finding_rows(columns), standing(), key=_row_order)
 
     def count(self) -> int:
         """How many findings there are, counted by SQL where they stand."""

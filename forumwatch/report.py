@@ -118,8 +118,9 @@ def findings_json(current: Current, now: datetime) -> Iterator[bytes]:
             order = (opened_at, row["forum_id"], row["topic_id"], row["rule"])
             yield order, stored_finding_json(row, opened_at, now)
 
+    merged = heapq.merge(judged(), standing(), key=itemgetter(0)) if current.fresh else standing()
     opened = False
-    for _, item in heapq.merge(judged(), standing(), key=itemgetter(0)):
+    for _, item in merged:
         yield (b",\n" if opened else b"[\n") + orjson.dumps(item)
         opened = True
     yield b"\n]\n" if opened else b"[]\n"
