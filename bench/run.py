@@ -106,7 +106,10 @@ def measured(cmd: Sequence[str], *, cpu: int | None = None, cwd: Path = ROOT) ->
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         env = dict(os.environ, COLUMNS="160", PYTHONPATH=str(ROOT))
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=env, preexec_fn=pin)
+        # a preexec_fn makes Popen fork this process instead of spawning: the child's peak RSS
+        # would then start from ours (tens of MB of earlier outputs), so only when pinning
+        pinning = pin if cpu is not None else None
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=env, preexec_fn=pinning)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)

@@ -22,9 +22,9 @@ from digests.figures import (
     timing_from_facts,
 )
 from forumwatch.config import AppConfig, Config, ForumConfig
-from forumwatch.current import current_findings, judged_by
+from forumwatch.current import Title, current_findings, judged_by
 from forumwatch.incremental import BATCH_TOPICS
-from forumwatch.model import Finding, Stage, Topic, TopicState
+from forumwatch.model import Finding, Stage, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Credit, Store, StoredFinding
 from forumwatch.store_chats import ChatRole
@@ -229,16 +229,16 @@ def _ignored_at(
             for stored in held
         ]
     found = list(current_findings(store, config, end, forums=[forum]))
-    # a finding judged now comes with its topic; a stored one standing, with its stored app
-    apps = store.apps_of(forum.id, [f.key.topic_id for f, t in found if not isinstance(t, Topic)])
-    result = []
-    for finding, topic in found:
-        if isinstance(topic, Topic):
-            app_id = responders_for(forum, topic, members).app_id
-        else:
-            app_id = apps.get(finding.key.topic_id) or ""
-        result.append((Ignored(finding, topic.title, topic.url), app_id))
-    return result
+    # a finding judged now comes with its app under this config; a stored one standing, with
+    # the app stored beside its topic by the cycle that judged it (under this config too)
+    apps = store.apps_of(forum.id, [f.key.topic_id for f, t in found if not isinstance(t, Title)])
+    return [
+        (
+            Ignored(finding, topic.title, topic.url),
+            topic.app_id if isinstance(topic, Title) else apps.get(finding.key.topic_id) or "",
+        )
+        for finding, topic in found
+    ]
 
 
 def _as_held(stored: StoredFinding, moment: datetime) -> Finding:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
-from forumwatch.model import Finding, TopicKey
+from forumwatch.model import Finding, Topic, TopicKey
 from forumwatch.pipeline import evaluate_forum
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
@@ -41,14 +41,16 @@ Listed = tuple[Finding, Titled]
 
 @dataclass(frozen=True)
 class Title:
-    """A topic's title and URL: all a listing keeps of a topic judged now, not the topic."""
+    """What a listing keeps of a topic judged now instead of the topic: its title, URL and
+    the app it counts for under this config."""
 
     title: str
     url: str
+    app_id: str = ""
 
-    @classmethod
-    def of(cls, topic: Titled) -> Title:
-        return cls(topic.title, topic.url)
+
+def _title(topic: Topic, lookup: ResponderLookup) -> Title:
+    return Title(topic.title, topic.url, lookup(topic).app_id)
 
 
 def order(listed: Listed) -> tuple[datetime, TopicKey, str]:
@@ -95,32 +97,42 @@ class Current:
         """Every finding, oldest wait first (then topic and rule): the stored ones a row at a
         time (`evidence=False` leaves their evidence out, for tsv)."""
 
-        def standing() -> Iterable[Listed]:
-            for row in self.standing_rows():
+        def parked() -> Iterator[Listed]:
+            for row in self.store.parked_finding_rows():
+                stored = stored_finding_from_row(row, evidence=evidence)
+                yield stored.finding, Title(stored.title, stored.url, row["app_id"])
+
+        def standing() -> Iterator[Listed]:
+            for row in self._standing_rows():
                 stored = stored_finding_from_row(row, evidence=evidence)
                 yield summary_at(stored.finding, self.now), stored
 
-        return heapq.merge(self.fresh, standing(), key=order) if self.fresh else iter(standing())
+        streams: list[Iterable[Listed]] = [standing()]
+        if self.fresh:
+            streams.append(self.fresh)
+        if self.parked:
+            streams.append(parked())
+        return heapq.merge(*streams, key=order) if len(streams) > 1 else iter(streams[0])
 
-    def park(self, found: Iterable[Listed]) -> None:
+    def park(self, found: Iterable[tuple[Finding, Title]]) -> None:
         """Keep findings judged now outside memory until they are listed (a whole forum's)."""
         self.parked += self.store.park_findings(
-            StoredFinding(f, 0, self.now, None, None, topic.title, topic.url) for f, topic in found
+            (StoredFinding(f, 0, self.now, None, None, t.title, t.url), t.app_id) for f, t in found
         )
 
     def standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
         """The stored findings that stand at `now` (not judged again) and the parked ones, as
         their rows (with `columns`, which must include forum_id, topic_id, rule and
         opened_at), oldest wait first."""
-
-        def standing() -> Iterator[sqlite3.Row]:
-            for row in self.store.open_finding_rows(self.kept, columns):
-                if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
-                    yield row
-
         if not self.parked:
-            return standing()
-        return heapq.merge(self.store.parked_finding_rows(columns), standing(), key=_row_order)
+            return self._standing_rows(columns)
+        parked = self.store.parked_finding_rows(columns)
+        return heapq.merge(parked, self._standing_rows(columns), key=_row_order)
+
+    def _standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
+        for row in self.store.open_finding_rows(self.kept, columns):
+            if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
+                yield row
 
     def count(self) -> int:
         """How many findings there are, counted by SQL where they stand."""
@@ -153,12 +165,16 @@ def judge_now(
         plan = incremental.due_at(store, forum.id, now)
         for batch in incremental.batches(store, forum.id, plan.groups):
             by_key = {t.key: t for t in batch}
-            evaluation = evaluate_forum(batch, forum, config, now, members, bursts=False)
-            current.fresh += [(f, Title.of(by_key[f.key])) for f in evaluation.findings]
+            lookup = ResponderLookup(forum, members)
+            evaluation = evaluate_forum(
+                batch, forum, config, now, members, bursts=False, responders=lookup
+            )
+            current.fresh += [(f, _title(by_key[f.key], lookup)) for f in evaluation.findings]
             current.judged |= set(by_key)
         if plan.changed:  # only a new or changed topic makes or ends a burst
             bursts = incremental.current_bursts(store, forum, now, members)
-            current.fresh += [(f, Title.of(bursts.topics[f.key])) for f in bursts.findings]
+            lookup = ResponderLookup(forum, members)
+            current.fresh += [(f, _title(bursts.topics[f.key], lookup)) for f in bursts.findings]
             current.bursts_judged.add(forum.id)
     current.fresh.sort(key=order)
     return current
@@ -180,7 +196,7 @@ def _judge_whole(
             batch, forum, config, now, members, bursts=False, responders=lookup
         )
         by_key = {t.key: t for t in batch}
-        current.park((f, by_key[f.key]) for f in evaluation.findings)
+        current.park((f, _title(by_key[f.key], lookup)) for f in evaluation.findings)
         for topic in batch:
             if topic.created_at > now:
                 continue  # a backdated view: not there yet
@@ -190,7 +206,8 @@ def _judge_whole(
             if facts.customer and not facts.repost:
                 candidates.append(incremental.light_topic(topic, facts))
     bursts = incremental.current_bursts(store, forum, now, members, candidates)
-    current.park((f, bursts.topics[f.key]) for f in bursts.findings)
+    lookup = ResponderLookup(forum, members)
+    current.park((f, _title(bursts.topics[f.key], lookup)) for f in bursts.findings)
 
 
 def current_findings(

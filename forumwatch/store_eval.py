@@ -329,18 +329,21 @@ class EvalMixin:
         for row in self.open_finding_rows(forum_ids):
             yield stored_finding_from_row(row, evidence=evidence)
 
-    def park_findings(self, found: Iterable[StoredFinding]) -> int:
-        """Findings judged now that are not to be stored (a read-only judgement), kept in this
-        connection's temporary table `parked` until `parked_finding_rows` lists them; works on
-        a read-only store too. Returns how many were parked."""
-        rows = [finding_row(stored) for stored in found]
+    def park_findings(self, found: Iterable[tuple[StoredFinding, str]]) -> int:
+        """Findings judged now that are not to be stored (a read-only judgement), each with
+        its topic's app, kept in this connection's temporary table `parked` until
+        `parked_finding_rows` lists them; works on a read-only store too. Returns how many
+        were parked."""
+        rows = [{**finding_row(stored), "app_id": app_id} for stored, app_id in found]
         if not rows:
             return 0
         sql = insert_sql("temp.parked", tuple(rows[0]))
         with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside
-            conn = self.db.conn
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS parked AS SELECT * FROM findings WHERE 0")
-            conn.executemany(sql, [tuple(r.values()) for r in rows])
+            self.db.conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS parked AS "
+                "SELECT *, '' AS app_id FROM findings WHERE 0"
+            )
+            self.db.conn.executemany(sql, [tuple(r.values()) for r in rows])
         return len(rows)
 
     def clear_parked(self) -> None:

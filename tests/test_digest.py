@@ -4,6 +4,7 @@ its safety against scraped markup, a backdated digest, and the archive `--out` w
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -179,3 +180,26 @@ def test_held_open_counts_at_many_moments_equal_each_moment_counted_alone(tmp_pa
     assert store.open_findings_counts_at("f", moments[::-1]) == expected[::-1]
     assert store.open_findings_counts_at("other", moments) == [0] * len(moments)
     assert 0 < min(expected) < max(expected)
+
+
+def test_a_store_not_judged_under_this_config_counts_findings_under_todays_apps(
+    tmp_path: Path,
+) -> None:
+    """Judged from the topics (no cycle ran under this config), a waiting topic counts for
+    the app its category belongs to now, not for what the store last noted."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        CONFIG.format(folder=tmp_path).replace(
+            "    developers: [dev_ivan]\n",
+            "    apps:\n      - {id: acme, categories: [billing], developers: [dev_ivan]}\n",
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    store = Store(config.database)
+    for number, hours in enumerate([1, None], start=1):
+        store.save_topic(replace(topic(number, f"Topic {number}", hours), category="billing"), "m")
+
+    digest = build_digest(store, config, DAY)
+
+    assert [(c.app_id, c.topics, c.open_findings) for c in digest.scorecards] == [("acme", 2, 1)]
