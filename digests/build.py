@@ -29,6 +29,7 @@ from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Credit, Store, StoredFinding
 from forumwatch.store_chats import ChatRole
 from forumwatch.store_eval import LightTopic, chunks
+from forumwatch.store_rows import stored_finding_from_row
 from rules.silence import summary_at
 
 LISTED = 100  # ignored topics listed by name; the rest are counted (`forumwatch findings`)
@@ -123,9 +124,11 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
         timings_of[forum.id] = Timings(store, forum, config, members)
         timings += timings_of[forum.id].between(window, end, lambda _: end)
         digest.new_topics += store.count_topics_created(forum.id, start, end)
-        for item, app_id in _ignored_at(store, forum, config, members, end):
-            ignored.append(item)
-            open_by_app[forum.id, app_id] = open_by_app.get((forum.id, app_id), 0) + 1
+        longest, by_app = _ignored_at(store, forum, config, members, end)
+        ignored += longest
+        for app_id, count in by_app.items():
+            open_by_app[forum.id, app_id] = open_by_app.get((forum.id, app_id), 0) + count
+            digest.ignored_total += count
         digest.escalations += len(store.findings_between(forum.id, "escalated_at", start, end))
         for stored in store.findings_between(forum.id, "resolved_at", start, end):
             if stored.resolution.startswith("answered"):
@@ -133,7 +136,6 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
             elif "without an answer" in stored.resolution:
                 digest.closed_unanswered.append(stored)
     ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
-    digest.ignored_total = len(ignored)
     digest.ignored = ignored[:LISTED]
     digest.sla_share = sla_share(timings, end)
     owed: dict[tuple[str, str], float] = {}
@@ -206,39 +208,42 @@ class Timings:
 
 def _ignored_at(
     store: Store, forum: ForumConfig, config: Config, members: GroupMembers, end: datetime
-) -> list[tuple[Ignored, str]]:
-    """The forum's open findings at `end`, each with its topic's app.
+) -> tuple[list[Ignored], dict[str, int]]:
+    """The forum's open findings at `end`: the LISTED longest waits, and how many findings
+    each app holds (streamed: a forum may hold tens of thousands).
 
     A day already judged by the cycles is told as forumwatch held it then (what it found, and
     had not yet seen resolved); a day not over, or a store never judged under this config, is
     judged from the topics as they stood at `end`.
     """
+    longest: list[Ignored] = []
+    by_app: dict[str, int] = {}
     _, evaluated_at = store.eval_state(forum.id)
     if (
         evaluated_at is not None
         and end <= evaluated_at
         and judged_by(store, forum, config, members)
     ):
-        held = store.findings_open_at(forum.id, end)
-        apps = store.apps_of(forum.id, [s.finding.key.topic_id for s in held])
-        return [
-            (
-                Ignored(_as_held(stored, end), stored.title, stored.url),
-                apps.get(stored.finding.key.topic_id) or "",
-            )
-            for stored in held
-        ]
-    found = list(current_findings(store, config, end, forums=[forum]))
-    # a finding judged now comes with its app under this config; a stored one standing, with
-    # the app stored beside its topic by the cycle that judged it (under this config too)
-    apps = store.apps_of(forum.id, [f.key.topic_id for f, t in found if not isinstance(t, Title)])
-    return [
-        (
-            Ignored(finding, topic.title, topic.url),
-            topic.app_id if isinstance(topic, Title) else apps.get(finding.key.topic_id) or "",
-        )
-        for finding, topic in found
-    ]
+        for row in store.findings_open_at(forum.id, end):
+            app_id = row["topic_app"] or ""
+            by_app[app_id] = by_app.get(app_id, 0) + 1
+            if len(longest) < LISTED:
+                stored = stored_finding_from_row(row)
+                longest.append(Ignored(_as_held(stored, end), stored.title, stored.url))
+        return longest, by_app
+    standing: list[str] = []  # topics of stored findings that stand: their app is stored
+    for finding, topic in current_findings(store, config, end, forums=[forum]):
+        if len(longest) < LISTED:
+            longest.append(Ignored(finding, topic.title, topic.url))
+        if isinstance(topic, Title):  # judged now: its app under this config
+            by_app[topic.app_id] = by_app.get(topic.app_id, 0) + 1
+        else:
+            standing.append(finding.key.topic_id)
+    apps = store.apps_of(forum.id, standing)
+    for topic_id in standing:
+        app_id = apps.get(topic_id) or ""
+        by_app[app_id] = by_app.get(app_id, 0) + 1
+    return longest, by_app
 
 
 def _as_held(stored: StoredFinding, moment: datetime) -> Finding:

@@ -28,7 +28,7 @@ from rules.base import Rule, as_of
 from rules.bursts import BurstSettings, burst_finding, find_bursts
 
 RULES_VERSION = 1  # bump when a rule's meaning changes: stored judgements are then redone
-BATCH_TOPICS = 2_000  # topics held in memory at once while judging
+BATCH_TOPICS = 1_000  # topics held in memory at once while judging
 # the forum settings the rules read (its address, pace and chats change no judgement)
 JUDGED_BY = {
     "developers",

@@ -414,15 +414,20 @@ class EvalMixin:
             ).fetchone()[0]
         return count
 
-    def findings_open_at(self, forum_id: str, moment: datetime) -> list[StoredFinding]:
+    def findings_open_at(self, forum_id: str, moment: datetime) -> Iterator[sqlite3.Row]:
         """The findings forumwatch held open at `moment` (seen by then, not yet resolved),
-        oldest wait first."""
-        rows = self.db.query(
-            "SELECT * FROM findings WHERE forum_id = ? AND first_seen_at <= ? "
-            "AND (resolved_at IS NULL OR resolved_at > ?) ORDER BY opened_at, topic_id, rule",
+        oldest wait first, a row at a time, each with its topic's app as last judged
+        (`topic_app`)."""
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        yield from cursor.execute(
+            "SELECT f.*, t.app_id AS topic_app FROM findings f LEFT JOIN topics t "
+            "ON t.forum_id = f.forum_id AND t.topic_id = f.topic_id "
+            "WHERE f.forum_id = ? AND f.first_seen_at <= ? "
+            "AND (f.resolved_at IS NULL OR f.resolved_at > ?) "
+            "ORDER BY f.opened_at, f.topic_id, f.rule",
             [forum_id, iso(moment), iso(moment)],
         )
-        return [stored_finding_from_row(r) for r in rows]
 
     def told_escalations(
         self, forum_id: str, channel: str, escalated_before: datetime
