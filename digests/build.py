@@ -8,6 +8,7 @@ them, so a digest of a forum of 100,000 topics reads rows, not posts.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -208,7 +209,7 @@ class Timings:
 
 def _ignored_at(
     store: Store, forum: ForumConfig, config: Config, members: GroupMembers, end: datetime
-) -> tuple[list[Ignored], dict[str, int]]:
+) -> tuple[list[Ignored], Counter[str]]:
     """The forum's open findings at `end`: the LISTED longest waits, and how many findings
     each app holds (streamed: a forum may hold tens of thousands).
 
@@ -217,7 +218,7 @@ def _ignored_at(
     judged from the topics as they stood at `end`.
     """
     longest: list[Ignored] = []
-    by_app: dict[str, int] = {}
+    by_app: Counter[str] = Counter()
     _, evaluated_at = store.eval_state(forum.id)
     if (
         evaluated_at is not None
@@ -225,8 +226,7 @@ def _ignored_at(
         and judged_by(store, forum, config, members)
     ):
         for row in store.findings_open_at(forum.id, end):
-            app_id = row["topic_app"] or ""
-            by_app[app_id] = by_app.get(app_id, 0) + 1
+            by_app[row["topic_app"] or ""] += 1
             if len(longest) < LISTED:
                 stored = stored_finding_from_row(row)
                 longest.append(Ignored(_as_held(stored, end), stored.title, stored.url))
@@ -236,13 +236,11 @@ def _ignored_at(
         if len(longest) < LISTED:
             longest.append(Ignored(finding, topic.title, topic.url))
         if isinstance(topic, Title):  # judged now: its app under this config
-            by_app[topic.app_id] = by_app.get(topic.app_id, 0) + 1
+            by_app[topic.app_id] += 1
         else:
             standing.append(finding.key.topic_id)
     apps = store.apps_of(forum.id, standing)
-    for topic_id in standing:
-        app_id = apps.get(topic_id) or ""
-        by_app[app_id] = by_app.get(app_id, 0) + 1
+    by_app.update(apps.get(topic_id) or "" for topic_id in standing)
     return longest, by_app
 
 

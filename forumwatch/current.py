@@ -53,14 +53,15 @@ def _title(topic: Topic, lookup: ResponderLookup) -> Title:
     return Title(topic.title, topic.url, lookup(topic).app_id)
 
 
-def order(listed: Listed) -> tuple[datetime, TopicKey, str]:
+def order(listed: Listed) -> tuple[datetime, str, str, str]:
+    """A finding's place in a listing: oldest wait first, then topic and rule."""
     finding = listed[0]
-    return finding.opened_at, finding.key, finding.rule
+    return finding.opened_at, finding.key.forum_id, finding.key.topic_id, finding.rule
 
 
-def _row_order(row: sqlite3.Row) -> tuple[str, str, str, str]:
-    """A finding row's place in a listing: ISO texts in UTC sort as the moments they name."""
-    return row["opened_at"], row["forum_id"], row["topic_id"], row["rule"]
+def row_order(row: sqlite3.Row) -> tuple[datetime, str, str, str]:
+    """`order` of a stored finding's row (store_eval.LISTING_ORDER, as the SQL sorts it)."""
+    return datetime.fromisoformat(row["opened_at"]), row["forum_id"], row["topic_id"], row["rule"]
 
 
 def judged_by(store: Store, forum: ForumConfig, config: Config, members: GroupMembers) -> bool:
@@ -127,7 +128,7 @@ class Current:
         if not self.parked:
             return self._standing_rows(columns)
         parked = self.store.parked_finding_rows(columns)
-        return heapq.merge(parked, self._standing_rows(columns), key=_row_order)
+        return heapq.merge(parked, self._standing_rows(columns), key=row_order)
 
     def _standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
         for row in self.store.open_finding_rows(self.kept, columns):

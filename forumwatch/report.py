@@ -19,7 +19,7 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
-from forumwatch.current import Current, Listed, Title, Titled
+from forumwatch.current import Current, Listed, Title, Titled, order, row_order
 from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding, PostKind, Stage, TopicKey, waiting_hours
@@ -107,16 +107,13 @@ def findings_json(current: Current, now: datetime) -> Iterator[bytes]:
     written from the model; the stored ones that stand, straight from their rows."""
 
     def judged() -> Iterator[tuple[tuple[datetime, str, str, str], dict[str, Any]]]:
-        for finding, topic in current.fresh:
-            key = finding.key
-            order = (finding.opened_at, key.forum_id, key.topic_id, finding.rule)
-            yield order, finding_json(finding, topic, now)
+        for listed in current.fresh:
+            yield order(listed), finding_json(*listed, now)
 
     def standing() -> Iterator[tuple[tuple[datetime, str, str, str], dict[str, Any]]]:
         for row in current.standing_rows(JSON_COLUMNS):
-            opened_at = datetime.fromisoformat(row["opened_at"])
-            order = (opened_at, row["forum_id"], row["topic_id"], row["rule"])
-            yield order, stored_finding_json(row, opened_at, now)
+            place = row_order(row)
+            yield place, stored_finding_json(row, place[0], now)
 
     merged = heapq.merge(judged(), standing(), key=itemgetter(0)) if current.fresh else standing()
     opened = False

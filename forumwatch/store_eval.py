@@ -30,6 +30,7 @@ from forumwatch.store_rows import (
 
 _STATES = {state.value: state for state in TopicState}  # by value, without Enum.__call__
 NEVER = "9999"  # a `next_check` that no moment reaches: nothing will change without a new post
+LISTING_ORDER = "opened_at, forum_id, topic_id, rule"  # oldest wait first: listings' order
 CHUNK = 500  # ids per `IN (...)`: well under SQLite's bound on parameters
 _T = TypeVar("_T")
 
@@ -353,11 +354,7 @@ class EvalMixin:
 
     def parked_finding_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
         """The parked findings (of `columns`) in listing order."""
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        yield from cursor.execute(
-            f"SELECT {columns} FROM temp.parked ORDER BY opened_at, forum_id, topic_id, rule"
-        )
+        return self._named_rows(f"SELECT {columns} FROM temp.parked ORDER BY {LISTING_ORDER}")
 
     def open_finding_rows(
         self, forum_ids: Sequence[str], columns: str = "*"
@@ -365,15 +362,18 @@ class EvalMixin:
         """`open_findings_in_order` as the stored rows (of `columns`) themselves, for callers
         that print stored text as it is."""
         if not forum_ids:
-            return
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = sqlite3.Row  # rows by column name, made in C
-        yield from cursor.execute(
+            return iter(())
+        return self._named_rows(
             f"SELECT {columns} FROM findings WHERE resolved_at IS NULL "
-            f"AND forum_id IN ({marks(len(forum_ids))}) "
-            "ORDER BY opened_at, forum_id, topic_id, rule",
+            f"AND forum_id IN ({marks(len(forum_ids))}) ORDER BY {LISTING_ORDER}",
             list(forum_ids),
         )
+
+    def _named_rows(self, sql: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        """The query's rows a row at a time, by column name (sqlite3.Row, made in C)."""
+        cursor = self.db.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params)
 
     def count_topics_created(self, forum_id: str, start: datetime, end: datetime) -> int:
         """Topics started in [start, end), any state (the topics_created index)."""
@@ -418,9 +418,7 @@ class EvalMixin:
         """The findings forumwatch held open at `moment` (seen by then, not yet resolved),
         oldest wait first, a row at a time, each with its topic's app as last judged
         (`topic_app`)."""
-        cursor = self.db.conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        yield from cursor.execute(
+        return self._named_rows(
             "SELECT f.*, t.app_id AS topic_app FROM findings f LEFT JOIN topics t "
             "ON t.forum_id = f.forum_id AND t.topic_id = f.topic_id "
             "WHERE f.forum_id = ? AND f.first_seen_at <= ? "
