@@ -71,6 +71,8 @@ class Digest:
     escalations: int = 0
     scorecards: list[Scorecard] = field(default_factory=list)
     answered: list[StoredFinding] = field(default_factory=list)  # resolved by an answer that day
+    # the author's closing words ended the wait ("Thanks, works now" after somebody's answer)
+    confirmed: list[StoredFinding] = field(default_factory=list)
     closed_unanswered: list[StoredFinding] = field(default_factory=list)
     failed_forums: dict[str, int] = field(default_factory=dict)  # forum → runs that failed
     trend: list[DayPoint] = field(default_factory=list)  # TREND_DAYS days, oldest first
@@ -134,6 +136,8 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
         for stored in store.findings_between(forum.id, "resolved_at", start, end):
             if stored.resolution.startswith("answered"):
                 digest.answered.append(stored)
+            elif stored.resolution.startswith("confirmed by the author"):
+                digest.confirmed.append(stored)
             elif "without an answer" in stored.resolution:
                 digest.closed_unanswered.append(stored)
     ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from forumwatch.model import BusinessHours, Sla
+from forumwatch.model import BusinessHours, ClosingWords, Sla
 from forumwatch.secrets import Redactor, is_secret_key, secret_values
 from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
 
@@ -193,6 +193,26 @@ class AppConfig(_Strict):
 _FORUM_ROLES = {"staff", "moderator", "admin"}
 
 
+class ClosingWordsConfig(_Strict):
+    """The author's closing words ("Дякую, все запрацювало!") end their wait: the bundled
+    uk/ru/en phrase lists (rules/closing_words/) plus the forum's own."""
+
+    enabled: bool = True
+    closing: list[str] = Field(default_factory=list)  # more phrases that thank or confirm
+    not_closing: list[str] = Field(default_factory=list)  # phrases that keep the wait open
+
+    @field_validator("closing", "not_closing")
+    @classmethod
+    def _phrases(cls, phrases: list[str]) -> list[str]:
+        blank = [p for p in phrases if not p.strip()]
+        if blank:
+            raise ValueError("a phrase is empty; write the words to look for")
+        return [p.strip() for p in phrases]
+
+    def to_model(self) -> ClosingWords:
+        return ClosingWords(self.enabled, frozenset(self.closing), frozenset(self.not_closing))
+
+
 class ForumConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     engine: str
@@ -208,6 +228,9 @@ class ForumConfig(_Strict):
     # a customer's new topic repeating (same title, or a link to) their unanswered one within
     # this window is the same request: one `reposted` finding, timed from the first topic (0: off)
     repost_window: Duration = timedelta(days=30)
+    # the author's "Thanks, it works now" after somebody's answer ends the wait: `false` turns
+    # it off, or {closing: [...], not_closing: [...]} adds the forum's own phrases
+    closing_words: ClosingWordsConfig = Field(default_factory=ClosingWordsConfig)
     # a likely outage: at least burst_topics new topics of one app within burst_window, and at
     # least burst_factor times its usual rate, is one grouped finding (burst_topics 0: off)
     burst_topics: int = Field(default=3, ge=0)
@@ -256,6 +279,12 @@ class ForumConfig(_Strict):
         if info.data.get("engine") == "html":  # a list page's own address: kept as written
             return url
         return url.rstrip("/")
+
+    @field_validator("closing_words", mode="before")
+    @classmethod
+    def _closing_switch(cls, value: object) -> object:
+        """`closing_words: false` (or true) is short for {enabled: false}."""
+        return {"enabled": value} if isinstance(value, bool) else value
 
     @field_validator("engine")
     @classmethod

@@ -12,11 +12,13 @@ themselves), the forum's topics are all judged again once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from importlib import resources
 
 from forumwatch.config import Config, ForumConfig
 from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
@@ -27,7 +29,7 @@ from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_re
 from rules.base import Rule, as_of
 from rules.bursts import BurstSettings, burst_finding, find_bursts
 
-RULES_VERSION = 1  # bump when a rule's meaning changes: stored judgements are then redone
+RULES_VERSION = 2  # bump when a rule's meaning changes: stored judgements are then redone
 BATCH_TOPICS = 1_000  # topics held in memory at once while judging
 # the forum settings the rules read (its address, pace and chats change no judgement)
 JUDGED_BY = {
@@ -37,6 +39,7 @@ JUDGED_BY = {
     "staff_groups",
     "ignore_users",
     "repost_window",
+    "closing_words",
     "burst_topics",
     "burst_window",
     "burst_factor",
@@ -50,12 +53,24 @@ def fingerprint(forum: ForumConfig, config: Config, members: GroupMembers) -> st
     """What the forum's judgements depend on besides its topics and the clock."""
     basis = {
         "rules": RULES_VERSION,
+        "closing_phrases": closing_phrases_digest() if forum.closing_words.enabled else "",
         "forum": forum.model_dump(mode="json", include=JUDGED_BY),
         "sla": repr(config.sla_for(forum)),
         "warn_before": repr(warn_before_of(config)),
         "members": {group: sorted(names) for group, names in sorted(members.items())},
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@functools.cache
+def closing_phrases_digest() -> str:
+    """The bundled closing-word lists as one hash: a phrase added there changes judgements."""
+    folder = resources.files("rules") / "closing_words"
+    digest = hashlib.sha256()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return digest.hexdigest()
 
 
 def warn_before_of(config: Config) -> timedelta | None:

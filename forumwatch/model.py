@@ -93,6 +93,16 @@ class TopicKey:
 
 
 @dataclass(frozen=True)
+class ClosingWords:
+    """How one forum reads an author's closing words ("Дякую, все запрацювало!"): on by default,
+    with the forum's own phrases on top of the bundled uk/ru/en lists (rules/closing.py)."""
+
+    enabled: bool = True
+    closing: frozenset[str] = frozenset()  # extra phrases that thank or confirm
+    not_closing: frozenset[str] = frozenset()  # extra phrases that keep the wait open
+
+
+@dataclass(frozen=True)
 class Responders:
     """Who answers for one topic: resolved from config by forum, app and category."""
 
@@ -102,6 +112,7 @@ class Responders:
     staff_groups: frozenset[str] = frozenset()  # forum groups *or* forum roles (e.g. "moderator")
     app_id: str = ""  # the app the topic belongs to, "" when the forum has no apps configured
     ignored: frozenset[str] = frozenset()  # bots and automation: they neither answer nor ask
+    closing: ClosingWords = ClosingWords()  # how the author's closing words are read
 
     @cached_property
     def _folded(self) -> dict[str, frozenset[str]]:
@@ -156,6 +167,7 @@ class Evidence:
     created_at: datetime
     kind: PostKind = PostKind.REPLY
     note: str = ""
+    topic_id: str = ""  # the post's topic when it is not the finding's own (a burst's topics)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from forumwatch.model import Finding, Responders, Topic, TopicState
-from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, replies_by
+from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, answer_before, closing_posts, replies_by
 from rules.clock import wait_text
 
 # who had to answer for each rule to be satisfied; other rules: anybody responsible
@@ -28,14 +28,30 @@ def resolution_text(
     if topic is None or topic.state is TopicState.DELETED:
         return f"topic deleted after {waited} of waiting"
     answer = _answer_since(finding, topic, responders or Responders())
+    ended = _ENDED.get(topic.state)
+    suffix = f", then {ended}" if ended else ""
     if answer is not None:
         username, after = answer
-        ended = _ENDED.get(topic.state)
-        suffix = f", then {ended}" if ended else ""
         return f"answered by {username} after {after}{suffix}"
+    confirmed = _confirmed_since(finding, topic, responders or Responders())
+    if confirmed is not None:
+        return f"{confirmed}{suffix}"
     if topic.state in _ENDED:
         return f"{_ENDED[topic.state]} without an answer after {waited} of waiting"
     return f"no longer applies (the topic or the config changed) after {waited}"
+
+
+def _confirmed_since(finding: Finding, topic: Topic, responders: Responders) -> str | None:
+    """'confirmed by the author after 5 h (answer by integrator_oleg, #2)': the author's closing
+    words that came after the wait began, with the answer they confirm."""
+    for post in closing_posts(topic, responders):
+        if post.created_at < finding.opened_at:
+            continue
+        after = wait_text(post.created_at - finding.opened_at)
+        answer = answer_before(topic, responders, post)
+        by = f" (answer by {answer.author.username}, #{answer.number})" if answer else ""
+        return f"confirmed by the author after {after}{by}"
+    return None
 
 
 def _answer_since(finding: Finding, topic: Topic, responders: Responders) -> tuple[str, str] | None:

@@ -60,6 +60,7 @@ def responders_for_app(
         staff_groups=frozenset(forum.staff_groups),
         app_id=app.id if app else "",
         ignored=frozenset(forum.ignore_users) | ALWAYS_IGNORED,
+        closing=forum.closing_words.to_model(),
     )
 
 

@@ -166,7 +166,7 @@ def topic_from_row(r: dict[str, Any], authors: dict[str, Author], posts: list[Po
 
 
 def evidence_json(e: Evidence) -> dict[str, Any]:
-    return {
+    row = {
         "post_number": e.post_number,
         "username": e.username,
         "role": e.role.value,
@@ -174,6 +174,9 @@ def evidence_json(e: Evidence) -> dict[str, Any]:
         "kind": e.kind.value,
         "note": e.note,
     }
+    if e.topic_id:  # only a burst's evidence names other topics
+        row["topic_id"] = e.topic_id
+    return row
 
 
 # enum members by value: a dict lookup, not Enum.__call__ (a listing reads 300,000 of them)
@@ -190,6 +193,7 @@ def evidence_from_json(d: dict[str, Any]) -> Evidence:
         created_at=datetime.fromisoformat(d["created_at"]),
         kind=_KINDS[d["kind"]],
         note=d.get("note", ""),
+        topic_id=d.get("topic_id", ""),
     )
 
 

@@ -7,9 +7,20 @@ topic nor masks its silence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from forumwatch.model import Evidence, Post, PostKind, Responders, Role, Topic, TopicState
+from forumwatch.model import (
+    ClosingWords,
+    Evidence,
+    Post,
+    PostKind,
+    Responders,
+    Role,
+    Topic,
+    TopicState,
+)
+from rules.closing import Reading, read_post
 
 ACKNOWLEDGERS = frozenset({Role.DEVELOPER, Role.STAFF})  # either acknowledges a topic
 DIAGNOSERS = frozenset({Role.DEVELOPER})  # only the app's developer can diagnose it
@@ -55,11 +66,59 @@ def last_answer(topic: Topic, responders: Responders, roles: Iterable[Role]) -> 
 
 
 def waiting_posts(topic: Topic, responders: Responders) -> tuple[Post, ...]:
-    """Public customer replies after the last responder answer (empty when none answered)."""
+    """Public customer replies after the last responder answer and after the author's last
+    closing words (empty when no responder answered)."""
     answer = last_answer(topic, responders, ACKNOWLEDGERS)
     if answer is None:
         return ()
-    return tuple(p for p in replies_by(topic, responders, CUSTOMERS) if p.number > answer.number)
+    closing = last_closing(topic, responders)
+    after = max(answer.number, closing.number if closing else 0)
+    return tuple(p for p in replies_by(topic, responders, CUSTOMERS) if p.number > after)
+
+
+def reading_of(post: Post, responders: Responders) -> Reading:
+    """How the post's words read (closing words, a look-alike, or an ordinary post)."""
+    return _reading(post.body_text, responders.closing)
+
+
+@functools.lru_cache(maxsize=8192)
+def _reading(text: str, words: ClosingWords) -> Reading:
+    return read_post(text, words)  # a topic is judged by several rules, each asking again
+
+
+def closing_posts(topic: Topic, responders: Responders) -> tuple[Post, ...]:
+    """The author's public replies that only thank or confirm, each after somebody else's
+    public reply: closing words ("Дякую, все запрацювало!") end the author's wait.
+
+    Thanks before anybody else has replied (thanks in advance, a bump) never close.
+    """
+    if not responders.closing.enabled:
+        return ()
+    closing = []
+    others_replied = False
+    for post in public_replies(topic):
+        if role_of_post(post, topic, responders) is not Role.AUTHOR:
+            others_replied = True
+        elif others_replied and reading_of(post, responders).closing:
+            closing.append(post)
+    return tuple(closing)
+
+
+def last_closing(topic: Topic, responders: Responders) -> Post | None:
+    """The author's latest closing words, or None."""
+    closing = closing_posts(topic, responders)
+    return closing[-1] if closing else None
+
+
+def answer_before(topic: Topic, responders: Responders, post: Post) -> Post | None:
+    """The latest public reply by somebody other than the topic's author before `post`: the
+    answer that closing words confirm."""
+    earlier = [
+        p
+        for p in public_replies(topic)
+        if p.number < post.number and role_of_post(p, topic, responders) is not Role.AUTHOR
+    ]
+    return earlier[-1] if earlier else None
 
 
 def started_by_responder(topic: Topic, responders: Responders) -> bool:

@@ -29,6 +29,7 @@ from rules.answers import (
     awaits_answers,
     evidence_of,
     hidden_posts,
+    last_closing,
     public_replies,
     replies_by,
     role_of_post,
@@ -62,22 +63,41 @@ def unanswered(topic: Topic, responders: Responders, sla: Sla, now: datetime) ->
 @rule("masked_silence")
 def masked_silence(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Finding | None:
     """Public replies exist but none by the developer or staff, and acknowledgement is overdue."""
+    # The author's closing words ("Thanks, works now" after an integrator's answer) end the
+    # wait; a customer's post after them starts a new one, from that post.
     replies = public_replies(topic)
     if not awaits_answers(topic, responders) or not replies:
         return None
     if replies_by(topic, responders, ACKNOWLEDGERS):
         return None
+    since = topic.created_at
+    closing = last_closing(topic, responders)
+    if closing is not None:
+        replies = tuple(p for p in replies if p.number > closing.number)
+        if not replies:
+            return None
+        since = replies[0].created_at
     evidence = _masking_evidence(replies, topic, responders)
     masking = f"{_masking_description(evidence)} masked the silence"
-    return _unacknowledged(topic, "masked_silence", responders, sla, now, evidence, masking)
+    return _unacknowledged(
+        topic, "masked_silence", responders, sla, now, evidence, masking, since=since
+    )
 
 
 @rule("no_diagnosis")
 def no_diagnosis(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Finding | None:
     """Only staff have answered publicly, no developer has, and diagnosis is overdue."""
+    # The author's closing words after staff's answer end the wait: staff solved it. A staff
+    # reply after them (to a new question) owes a diagnosis again, timed from that question.
     if not awaits_answers(topic, responders) or replies_by(topic, responders, DIAGNOSERS):
         return None
+    since = topic.created_at
     staff_replies = replies_by(topic, responders, {Role.STAFF})
+    closing = last_closing(topic, responders)
+    if closing is not None:
+        staff_replies = tuple(p for p in staff_replies if p.number > closing.number)
+        later = [p for p in public_replies(topic) if p.number > closing.number]
+        since = later[0].created_at if later else since
     if not staff_replies:
         return None
     evidence = tuple(
@@ -86,14 +106,14 @@ def no_diagnosis(topic: Topic, responders: Responders, sla: Sla, now: datetime) 
     )
     summary = (
         f"Staff ({_names(staff_replies)}) acknowledged the topic, but no diagnosis from"
-        f" {_who(responders, DIAGNOSERS)} for {wait_text(now - topic.created_at)}"
+        f" {_who(responders, DIAGNOSERS)} for {wait_text(now - since)}"
     )
     return _finding(
         topic,
         "no_diagnosis",
         sla,
         now,
-        since=topic.created_at,
+        since=since,
         allowed=sla.diagnose,
         evidence=evidence,
         summary=summary,
@@ -106,6 +126,7 @@ def follow_up_ignored(
     topic: Topic, responders: Responders, sla: Sla, now: datetime
 ) -> Finding | None:
     """A customer replied after the last developer or staff answer and follow-up is overdue."""
+    # (after the author's last closing words, too: those end the wait they follow)
     waiting = waiting_posts(topic, responders) if awaits_answers(topic, responders) else ()
     if not waiting:
         return None
@@ -155,19 +176,22 @@ def _unacknowledged(
     now: datetime,
     evidence: tuple[Evidence, ...],
     detail: str,
+    since: datetime | None = None,
 ) -> Finding | None:
-    """A finding that nobody responsible acknowledged the topic within `sla.acknowledge`."""
+    """A finding that nobody responsible acknowledged the topic within `sla.acknowledge` of
+    `since` (default: the topic's start)."""
+    since = topic.created_at if since is None else since
     return _finding(
         topic,
         rule_id,
         sla,
         now,
-        since=topic.created_at,
+        since=since,
         allowed=sla.acknowledge,
         evidence=evidence,
         summary=(
             f"No answer from {_who(responders, ACKNOWLEDGERS)} for"
-            f" {wait_text(now - topic.created_at)}; {detail}"
+            f" {wait_text(now - since)}; {detail}"
         ),
         silent=silent_responders(responders, ACKNOWLEDGERS),
     )

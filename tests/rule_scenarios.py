@@ -61,11 +61,22 @@ class Thread:
     def __post_init__(self) -> None:
         self.posts.append(Post("p1", 1, self.author, self.start, body_text="It crashes."))
 
-    def reply(self, author: Author, after: timedelta, kind: PostKind = PostKind.REPLY) -> Thread:
-        """Add the next post, `after` the topic started."""
+    def reply(
+        self,
+        author: Author,
+        after: timedelta,
+        kind: PostKind = PostKind.REPLY,
+        text: str = "",
+    ) -> Thread:
+        """Add the next post, `after` the topic started, saying `text`."""
         number = len(self.posts) + 1
-        self.posts.append(Post(f"p{number}", number, author, self.start + after, kind))
+        post = Post(f"p{number}", number, author, self.start + after, kind, body_text=text)
+        self.posts.append(post)
         return self
+
+    def says(self, author: Author, after: timedelta, text: str) -> Thread:
+        """A public reply with words (closing words are read from them)."""
+        return self.reply(author, after, text=text)
 
     def whisper(self, author: Author, after: timedelta) -> Thread:
         return self.reply(author, after, PostKind.WHISPER)

@@ -36,7 +36,8 @@ def demo_forum(now: datetime, *, lifecycle: bool = True) -> SampleForum:
     """Topics dated relative to `now`, so the demo shows the same picture whenever it runs.
 
     The nine classic topics show each way silence happens; `lifecycle` adds what customers do
-    about it: a re-post of an ignored topic, and a burst of topics when an app breaks.
+    about it: a customer's own "thanks, it works" that ends a wait (beside a thanks that does
+    not), a re-post of an ignored topic, and a burst of topics when an app breaks.
     """
 
     def ago(hours: float) -> datetime:
@@ -138,9 +139,28 @@ def demo_forum(now: datetime, *, lifecycle: bool = True) -> SampleForum:
 
 
 def _lifecycle_topics(post: Callable[..., SamplePost]) -> list[SampleTopic]:
-    """A re-post (120 met silence, so its author asked again in 121) and a burst (130-132:
-    the signed-files app broke for three customers within an hour)."""
+    """Closing words (112: the author confirmed an integrator's answer; 113: thanks, but a
+    problem remains), a re-post (120 met silence, so its author asked again in 121) and a burst
+    (130-132: the signed-files app broke for three customers within an hour)."""
     return [
+        SampleTopic(  # an integrator answered and the author confirmed: nobody owes anything
+            112,
+            "Не друкується акт звірки",
+            [
+                post("svitlana_acc", 40, "Акт звірки не друкується, порожній аркуш."),
+                post("integrator_oleg", 38, "Вимкніть «друк через PDF» у налаштуваннях друку."),
+                post("svitlana_acc", 36, "Дякую, все запрацювало! 🙏"),
+            ],
+        ),
+        SampleTopic(  # thanks, but a problem remains: the follow-up still waits
+            113,
+            "Звіт по контрагентах після оновлення",
+            [
+                post("pavlo_opt", 50, "Після оновлення звіт по контрагентах не відкривається."),
+                post(DEVELOPER, 48, "Оновіть модуль звітів до 3.2.1.", reply_to=1),
+                post("pavlo_opt", 30, "Дякую, але тепер звіт порожній"),
+            ],
+        ),
         SampleTopic(
             120,
             "Оплата карткою не проходить",
