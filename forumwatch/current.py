@@ -23,6 +23,7 @@ from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
 from forumwatch.store_eval import LightTopic
 from forumwatch.store_rows import StoredFinding, stored_finding_from_row
+from rules.bursts import LASTS as BURST_LASTS
 from rules.silence import summary_at
 
 
@@ -172,7 +173,8 @@ def judge_now(
             )
             current.fresh += [(f, _title(by_key[f.key], lookup)) for f in evaluation.findings]
             current.judged |= set(by_key)
-        if plan.changed:  # only a new or changed topic makes or ends a burst
+        if plan.changed or store.burst_may_end(forum.id, now - BURST_LASTS):
+            # a new or changed topic makes or ends a burst; so does its time running out
             bursts = incremental.current_bursts(store, forum, now, members)
             lookup = ResponderLookup(forum, members)
             current.fresh += [(f, _title(bursts.topics[f.key], lookup)) for f in bursts.findings]

@@ -29,6 +29,7 @@ from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, StoreE
 from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
 from rules.base import all_rules
+from rules.bursts import LASTS as BURST_LASTS
 from rules.bursts import burst_finding, find_bursts
 from rules.reposts import Request, find_requests
 from scrapers.base import (
@@ -396,8 +397,9 @@ def _apply(
     judging = _Judging(store, forum, config, now, members, telegram if not backlog else None)
     for batch in incremental.batches(store, forum.id, plan.groups):
         judging.judge(batch)
-    if plan.changed or plan.full or any(c.change is Change.OPENED for c, _ in judging.changes):
-        judging.judge_bursts()  # only new or changed topics make or end a burst
+    opened_any = any(c.change is Change.OPENED for c, _ in judging.changes)
+    if plan.changed or plan.full or opened_any or store.burst_may_end(forum.id, now - BURST_LASTS):
+        judging.judge_bursts()  # new or changed topics make or end a burst; so does its time
     store.save_eval_state(forum.id, plan.stamp, now)
     if result is not None:
         result.grouped = judging.grouped
@@ -414,8 +416,13 @@ def _apply(
         _hold(store, config, forum, held, now, result)
     backlog_counts: dict[tuple[int, str], int] = {}
     for change, app_id in changes:
-        if not change.notifies or (held and change.change is Change.OPENED):
+        if not change.notifies:
             continue
+        if held and change.change is Change.OPENED:
+            store.hold(change.stored, held, now)
+            continue
+        if change.change is not Change.OPENED and store.is_held(change.stored):
+            continue  # nobody was told it opened: its later stages are not told either
         if told_with_its_burst(change, judging.grouped):
             continue
         for index, notifier in enumerate(active):
@@ -425,6 +432,10 @@ def _apply(
                     backlog_counts[index, recipient] = backlog_counts.get((index, recipient), 0) + 1
                 continue
             _enqueue(store, forum, change, now, notifier, app_id)
+    if not backlog:
+        for change, app_id in judging.handed_back:  # a burst ended: its topics on their own
+            for notifier in active:
+                _enqueue(store, forum, change, now, notifier, app_id)
     for (index, recipient), count in sorted(backlog_counts.items()):
         notifier = active[index]
         text = notifier.backlog_text(forum, count)
@@ -455,6 +466,8 @@ class _Judging:
         self.warn_before = incremental.warn_before_of(config)
         self.changes: list[tuple[Transition, str]] = []  # with the topic's app
         self.grouped: frozenset[TopicKey] = frozenset()
+        # findings of an ended burst's waiting topics that nobody was told of: told now
+        self.handed_back: list[tuple[Transition, str]] = []
 
     def judge(self, batch: list[Topic]) -> None:
         """Judge whole authors' topics: findings against the stored ones of these topics."""
@@ -494,6 +507,24 @@ class _Judging:
         for change in transitions(bursts.findings, stored, titles, now):
             change = _explained(store, forum, change, now, self.members, evaluation)
             self._record(change, evaluation, by_key)
+            if change.change is Change.RESOLVED:
+                self._hand_back(change.stored)
+
+    def _hand_back(self, burst: StoredFinding) -> None:
+        """The open findings of an ended burst's still-waiting topics that nobody was told of
+        (the burst's message stood for them): from now on each is told on its own."""
+        store, forum = self.store, self.forum
+        ids = sorted({e.topic_id for e in burst.finding.evidence if e.topic_id})
+        if not ids:
+            return
+        apps = store.apps_of(forum.id, ids)
+        for (key, rule), stored in sorted(store.findings_of(forum.id, ids).items()):
+            if rule == "burst" or key in self.grouped or not stored.is_open:
+                continue
+            if store.told(stored):
+                continue  # already told (an escalation went out), or held: nothing to hand back
+            app_id = apps.get(key.topic_id) or ""
+            self.handed_back.append((Transition(Change.OPENED, stored), app_id))
 
     def _record(
         self, change: Transition, evaluation: Evaluation, by_key: dict[TopicKey, Topic]
@@ -631,8 +662,12 @@ def _enqueue(
     stored: StoredFinding = change.stored
     stage = stored.finding.stage
     muted = store.muted_chats(stored.finding.key, now) if notifier.channel == CHANNEL else set()
-    if change.change is Change.RESOLVED:  # only those who were told hear how it ended
+    if change.change is Change.RESOLVED:  # those who heard of it hear how it ended
         recipients = [r for c, r in store.told(stored) if c == notifier.channel]
+        if not recipients and notifier.summarises_backlog:
+            # told of it in a backlog summary or a burst's message, not one by one
+            was = Stage.ESCALATED if stored.escalated_at is not None else Stage.DUE
+            recipients = notifier.recipients(forum, stored.finding, was, app_id)
         stage = Stage.RESOLVED
     else:
         recipients = notifier.recipients(forum, stored.finding, stage, app_id)

@@ -453,3 +453,43 @@ class EvalMixin:
             ):
                 apps[topic_id] = app_id
         return apps
+
+    # --- bursts that end, alerts that are held -----------------------------------------------
+
+    def burst_may_end(self, forum_id: str, opened_before: datetime) -> bool:
+        """True when an open burst began before the moment: it may have run its course (a burst
+        ends at the latest a day after its last topic), so the forum's bursts are judged again."""
+        row = self.db.execute(
+            "SELECT 1 FROM findings WHERE forum_id = ? AND rule = 'burst' "
+            "AND resolved_at IS NULL AND opened_at <= ? LIMIT 1",
+            [forum_id, iso(opened_before)],
+        ).fetchone()
+        return row is not None
+
+    def hold(self, stored: StoredFinding, reason: str, now: datetime) -> None:
+        """Mark the finding's episode as held by the storm guard: an outbox row on the `held`
+        channel, never sent, so every later stage knows nobody was told (and tells nobody)."""
+        f = stored.finding
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (forum_id, topic_id, rule, episode, stage, channel, "
+            "recipient, message, created_at, sent_at, last_error) "
+            "VALUES (?, ?, ?, ?, ?, 'held', '', ?, ?, 'never', 'held by the storm guard')",
+            [
+                f.key.forum_id,
+                f.key.topic_id,
+                f.rule,
+                stored.episode,
+                f.stage.value,
+                reason,
+                iso(now),
+            ],
+        )
+
+    def is_held(self, stored: StoredFinding) -> bool:
+        f = stored.finding
+        row = self.db.execute(
+            "SELECT 1 FROM outbox WHERE forum_id = ? AND topic_id = ? AND rule = ? "
+            "AND episode = ? AND channel = 'held' LIMIT 1",
+            [f.key.forum_id, f.key.topic_id, f.rule, stored.episode],
+        ).fetchone()
+        return row is not None

@@ -12,12 +12,25 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from forumwatch.model import Evidence, Finding, Responders, Role, Stage, Topic, TopicKey
-from rules.answers import ACKNOWLEDGERS, first_answer, silent_responders
+from forumwatch.model import (
+    Evidence,
+    Finding,
+    Responders,
+    Role,
+    Stage,
+    Topic,
+    TopicKey,
+    TopicState,
+)
+from rules.answers import ACKNOWLEDGERS, closing_posts, first_answer, silent_responders
+from rules.base import as_of, without_ignored
 from rules.clock import wait_text
 
 HISTORY = timedelta(days=30)  # the app's usual rate is measured over this long before a burst
 MIN_HISTORY = timedelta(days=1)  # with less known history there is no "usual" to compare with
+# a burst ends at the latest this long after its last topic arrived: from then on its topics
+# still waiting are told on their own (an outage is news for a day, not for years)
+LASTS = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -106,12 +119,15 @@ def _usual(times: Sequence[datetime], start: int, window: timedelta) -> float | 
 def burst_finding(
     burst: Burst, responders_of: Callable[[Topic], Responders], now: datetime
 ) -> Finding | None:
-    """The grouped finding while some topic of the burst still waits for acknowledgement.
+    """The grouped finding while some topic of the burst still waits for acknowledgement, for
+    at most LASTS after its last topic arrived.
 
     Escalated from the start: an outage is everyone's business at once, so the developer and
     the quality staff hear it in one message.
     """
-    waiting = [t for t in burst.topics if _unacknowledged(t, responders_of(t), now)]
+    if now >= burst.topics[-1].created_at + LASTS:
+        return None
+    waiting = [t for t in burst.topics if _waiting(t, responders_of(t), now)]
     if not waiting:
         return None
     first = burst.topics[0]
@@ -119,7 +135,14 @@ def burst_finding(
     span = wait_text(burst.topics[-1].created_at - first.created_at)
     responders = responders_of(first)
     evidence = tuple(
-        Evidence(1, t.author.username, Role.AUTHOR, t.created_at, note=f"#{t.id} {t.title}")
+        Evidence(
+            1,
+            t.author.username,
+            Role.AUTHOR,
+            t.created_at,
+            note=f"#{t.id} {t.title}",
+            topic_id=t.id,
+        )
         for t in waiting
     )
     app = f"app {burst.app_id}" if burst.app_id else "the forum"
@@ -141,6 +164,12 @@ def burst_finding(
     )
 
 
-def _unacknowledged(topic: Topic, responders: Responders, now: datetime) -> bool:
-    answer = first_answer(topic, responders, ACKNOWLEDGERS)
-    return answer is None or answer.created_at > now
+def _waiting(topic: Topic, responders: Responders, now: datetime) -> bool:
+    """True while the topic is open, unacknowledged and not confirmed by its author at `now`."""
+    then = as_of(topic, now)
+    then = without_ignored(then, responders) if then is not None else None
+    if then is None or then.state is not TopicState.OPEN:
+        return False
+    return first_answer(then, responders, ACKNOWLEDGERS) is None and not closing_posts(
+        then, responders
+    )
