@@ -15,9 +15,12 @@ from forumwatch.escalation import Change, Transition
 from forumwatch.model import TopicKey
 from forumwatch.pipeline import run_cycle, told_with_its_burst
 from forumwatch.report import findings_table, summary_lines
+from forumwatch.roles import responders_for
 from forumwatch.sample_forum.demo_scenario import (
+    CONFIRMED_TOPIC,
     DEMO_CONFIG,
     DEVELOPER,
+    LOOK_ALIKE_TOPIC,
     STAFF,
     VENDOR,
     demo_forum,
@@ -57,6 +60,27 @@ def _show_telegram(
         out.print(Padding(plain_text(finding_message(change, now)), (1, 0, 0, 4)), markup=False)
 
 
+def _show_closing(out: Console, store: Store, config: Config, now: datetime, key: TopicKey) -> None:
+    """Why a topic that looks like masked silence is not listed: its author confirmed."""
+    from rules.history import ticket
+
+    forum = config.forum(key.forum_id)
+    topic = store.topic(key)
+    if forum is None or topic is None:
+        return
+    read = ticket(topic, responders_for(forum, topic), config.sla_for(forum), now)
+    closing = next((p for p in read.posts if p.why.startswith("closing words")), None)
+    if closing is None:
+        return
+    words = next(p.body_text for p in topic.posts if p.number == closing.number)
+    out.print(
+        f"Not listed: {key.forum_id}:{key.topic_id} «{topic.title}»: {read.status} "
+        f"(«{words}»). `forumwatch topic {key.forum_id}:{key.topic_id}` shows why; "
+        f"#{LOOK_ALIKE_TOPIC} thanked too, but a problem remains, so it is listed.",
+        markup=False,
+    )
+
+
 def _write_digest(store: Store, config: Config, now: datetime) -> Path:
     """The demo day's digest, so far, in a folder that outlives the demo's temporary one."""
     from digests.build import build_digest
@@ -88,6 +112,7 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
         for line in summary_lines(report):
             out.print(line)
         out.print(findings_table(list(current_findings(store, config, now)), now))
+        _show_closing(out, store, config, now, TopicKey("market", CONFIRMED_TOPIC))
         grouped = {key for forum in report.forums for key in forum.grouped}
         _show_telegram(out, report.transitions, now, grouped)
         out.print(f"\nToday's digest for the quality staff: {_write_digest(store, config, now)}")

@@ -250,6 +250,11 @@ def test_demo_shows_every_rule_a_repost_and_a_burst() -> None:
     assert "ймовірно, збій: 3 теми одночасно" in result.stdout
     assert "ПРОСТРОЧЕНО · market #131" not in result.stdout
     assert "клієнт створив тему повторно" in result.stdout
+    # closing words: 112's author confirmed an integrator's answer; 113 thanked, but still waits
+    assert "market:112" not in result.stdout.split("Not listed:")[0]
+    assert "Not listed: market:112" in result.stdout
+    assert "confirmed by the author (post 3): the wait ended" in result.stdout
+    assert "market:113" in result.stdout and "Дякую, все запрацювало!" in result.stdout
     digest = Path(result.stdout.split("Today's digest for the quality staff: ")[1].split()[0])
     assert "open ignored topics" in digest.read_text(encoding="utf-8")
 

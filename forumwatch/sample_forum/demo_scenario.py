@@ -15,6 +15,7 @@ from forumwatch.sample_forum.scenario import (
 )
 
 DEVELOPER, VENDOR, STAFF = "dev_ivan", "vendor_petro", "anna_quality"
+CONFIRMED_TOPIC, LOOK_ALIKE_TOPIC = "112", "113"  # closing words; a thanks that still waits
 DEMO_CONFIG = """\
 # forumwatch demo config: written by `forumwatch demo`, pointing at its loopback forum.
 database: {database}
