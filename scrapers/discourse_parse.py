@@ -175,7 +175,7 @@ def post_kind(post: dict[str, Any], where: Where) -> PostKind:
 
 def body_text(post: dict[str, Any]) -> str:
     """The post's text as an excerpt (EXCERPT_CHARS): `raw` when the server sent it as markdown,
-    else the cooked HTML's text."""
+    else the cooked HTML's text without its quotes (`<aside class="quote">`, `<blockquote>`)."""
     raw = post.get("raw")
     if isinstance(raw, str):
         return excerpt(raw)

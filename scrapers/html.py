@@ -45,6 +45,10 @@ PROFILE_FIX = (
     "the forum's markup may have changed: run `forumwatch check-config --probe` and fix its profile"
 )
 NOT_TEXT = ("script", "style", "template")
+# quoted posts, not the author's words: phpBB, MyBB, XenForo (blockquote.bbCodeBlock--quote),
+# SMF (blockquote.bbc_standard_quote, 2.0's header div.quoteheader), vBulletin (.bbcode_quote),
+# Spirit and Misago (blockquote); vBulletin 4 holds a post's own text in blockquote.postcontent
+QUOTES = "blockquote:not(.postcontent), .quote, .bbcode_quote, .quote-block, .quoteheader"
 DATE_FIX = "check the forum's language and timezone, or the profile's topic.date/date_attr"
 
 
@@ -317,7 +321,13 @@ def _text(element: LexborNode | None) -> str:
 
 
 def _excerpt(element: LexborNode | None) -> str:
-    """`_text` of a post's body, cut to the excerpt forumwatch keeps."""
+    """`_text` of a post's body without its quotes (removed from the page), cut to the excerpt
+    forumwatch keeps."""
+    if element is None:
+        return ""
+    # the outermost quote first, one at a time: a nested one goes with it
+    while (quote := element.css_first(QUOTES)) is not None:
+        quote.decompose()
     return excerpt(_text(element))
 
 

@@ -126,8 +126,8 @@ def _author(post: dict[str, Any], where: Where) -> Author:
 
 
 def body_text(post: dict[str, Any]) -> str:
-    """The post's text from its HTML, as an excerpt (EXCERPT_CHARS); an event says which event
-    it is."""
+    """The post's text from its HTML without its quotes (`<aside class="quote-block">`), as an
+    excerpt (EXCERPT_CHARS); an event says which event it is."""
     if post.get("is_event"):
         return f"[{post.get('event_type') or 'event'}]"
     content = post.get("content")
