@@ -10,15 +10,23 @@ from __future__ import annotations
 import html
 import re
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig, parse_duration
-from forumwatch.model import TopicKey
+from forumwatch.model import Finding, TopicKey
+from forumwatch.notify.telegram import forum_homes
 from forumwatch.roles import app_of
 from forumwatch.store import Store, StoredFinding
 from forumwatch.store_chats import Chat, ChatRole, Invite, Subscription
-from forumwatch.telegram_text import status_messages, summary_message
+from forumwatch.telegram_text import (
+    Links,
+    StatusTopic,
+    burst_topics,
+    status_messages,
+    summary_message,
+)
 
 CHANGING = frozenset({"/start", "/subscribe", "/unsubscribe", "/mute"})
 TOPIC_IN_URL = re.compile(r"/t/(?:[^/?#]+/)?(\d+)(?:[/?#]|$)")
@@ -156,11 +164,9 @@ def new_invite(config: Config, role: ChatRole, forum_id: str, app_id: str, now: 
 
 def handle(store: Store, config: Config, message: Incoming, now: datetime) -> list[str]:
     """The replies (HTML) to one command; changes the store as the command asks."""
-    words = message.text.split()
-    if not words:
+    command, args = command_of(message.text), message.text.split()[1:]
+    if not command:
         return []
-    command = words[0].split("@")[0].lower()  # /status@forumwatch_bot in groups
-    args = words[1:]
     say = _phrases(config)
     if command == "/help":
         return [say["help"]]
@@ -182,6 +188,12 @@ def handle(store: Store, config: Config, message: Incoming, now: datetime) -> li
     if command == "/mute":
         return [_mute(store, config, chat, args, now)]
     return [say["unknown_command"]]
+
+
+def command_of(text: str) -> str:
+    """The command a message starts with: '/status@forumwatch_bot x' (in groups) → '/status'."""
+    words = text.split()
+    return words[0].split("@")[0].lower() if words else ""
 
 
 def bound_chat(store: Store, config: Config, chat_id: int) -> Chat | None:
@@ -214,7 +226,7 @@ def _start(
         return [say["bad_code"]]
     scope = _scope_words(config, chat.forum_id, chat.app_id)
     replies = [say["bound"].format(role=chat.role.value, scope=f": {scope}" if scope else "")]
-    backlog = len(open_in_scope(store, config, chat))
+    backlog = len(by_topic(open_in_scope(store, config, chat)))  # topics, not findings
     if backlog:  # one summary, never a flood of old findings
         replies.append(summary_message(backlog, _language(config)))
     return replies
@@ -286,9 +298,63 @@ STATUS_LISTED = 50  # /status names the longest waits; the rest are counted
 
 
 def _status(store: Store, config: Config, chat: Chat, now: datetime) -> list[str]:
+    """One line per topic, longest wait first, topics this chat muted left out; only the
+    STATUS_LISTED named are read with their evidence (what their counts come from)."""
     found = open_in_scope(store, config, chat)
-    items = [(s.finding, s.title, s.url) for s in found[:STATUS_LISTED]]
-    return status_messages(items, now, _language(config), total=len(found))
+    muted = store.muted_topics(chat.chat_id, now)
+    topics = by_topic(s for s in found if s.finding.key not in muted)
+    listed = list(topics)[:STATUS_LISTED]
+    whole = _with_evidence(store, listed)
+    bursts = _bursts_by_topic(store, found)
+    items = [_status_topic(topics[key], whole, bursts.get(key)) for key in listed]
+    links = Links(forum_homes(store, config))
+    return status_messages(items, now, _language(config), total=len(topics), links=links)
+
+
+def by_topic(found: Iterable[StoredFinding]) -> dict[TopicKey, list[StoredFinding]]:
+    """The findings grouped by topic, in the order their topics first appear (for findings
+    sorted by wait: the topic's longest wait first)."""
+    topics: dict[TopicKey, list[StoredFinding]] = {}
+    for stored in found:
+        topics.setdefault(stored.finding.key, []).append(stored)
+    return topics
+
+
+def _with_evidence(store: Store, keys: Sequence[TopicKey]) -> dict[tuple[TopicKey, str], Finding]:
+    """The stored findings of a few topics with their evidence, by (topic, rule): one query a
+    forum through the primary key, however many findings the forum holds."""
+    whole: dict[tuple[TopicKey, str], Finding] = {}
+    for forum_id in sorted({key.forum_id for key in keys}):
+        ids = [key.topic_id for key in keys if key.forum_id == forum_id]
+        for found_key, stored in store.findings_of(forum_id, ids).items():
+            whole[found_key] = stored.finding
+    return whole
+
+
+def _bursts_by_topic(store: Store, found: Sequence[StoredFinding]) -> dict[TopicKey, Finding]:
+    """Topic → the open burst grouping it (from the bursts' evidence; bursts are few)."""
+    bursts = [s.finding.key for s in found if s.finding.rule == "burst"]
+    grouped: dict[TopicKey, Finding] = {}
+    for (key, rule), burst in _with_evidence(store, bursts).items():
+        if rule != "burst":
+            continue
+        for topic in burst_topics(burst):
+            grouped.setdefault(TopicKey(key.forum_id, topic.topic_id), burst)
+        grouped.setdefault(key, burst)
+    return grouped
+
+
+def _status_topic(
+    group: list[StoredFinding],
+    whole: dict[tuple[TopicKey, str], Finding],
+    burst: Finding | None,
+) -> StatusTopic:
+    """A topic's /status line: its open findings (with evidence) and the burst grouping it."""
+    findings = tuple(whole.get((s.finding.key, s.finding.rule), s.finding) for s in group)
+    title = next((s.title for s in group if s.title), "")
+    url = next((s.url for s in group if s.url), "")
+    hosted = burst is not None and burst.key == group[0].finding.key
+    return StatusTopic(findings, title, url, None if hosted else burst)
 
 
 def open_in_scope(store: Store, config: Config, chat: Chat) -> list[StoredFinding]:

@@ -1,18 +1,22 @@
 """Reading the bot's pending updates (getUpdates from a stored offset) and answering them.
 
-Cron mode calls `answer_updates` at the start of every run: no command is lost between runs, and
-because the offset is stored after each update is handled, none is handled twice.
+Cron mode calls `answer_updates` at the start of every run: no command is lost between runs,
+and none is handled twice, even when a run is killed. A command that changes something
+(`CHANGING`) is handled in one store transaction with the update offset that marks it done:
+both are stored or neither. Its reply goes out only after that commit, so a run killed in
+between can lose (or Telegram repeat) only the reply in flight, never redo the effect: a
+partner's `/start CODE` is not answered "invite already used" the next run.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from telegram import Bot, Message
+from telegram import Bot, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from forumwatch.bot import CHANGING, Incoming, handle
+from forumwatch.bot import CHANGING, Incoming, command_of, handle
 from forumwatch.config import Config
 from forumwatch.store import Store
 
@@ -30,26 +34,57 @@ async def answer_updates(store: Store, config: Config, bot: Bot, now: datetime) 
         if not updates:
             break
         for update in updates:
-            if update.message is not None and update.message.text:
-                await _answer(store, config, bot, update.message, now)
-            store.set_bot_offset(update.update_id + 1)
+            await _answer(store, config, bot, update, now)
             handled += 1
     return handled
 
 
-async def _answer(store: Store, config: Config, bot: Bot, message: Message, now: datetime) -> None:
-    text = message.text or ""
-    if not text.startswith("/"):
-        return  # the bot only answers commands; chatter in a group is none of its business
+async def _answer(store: Store, config: Config, bot: Bot, update: Update, now: datetime) -> None:
+    """Handle one update and store its offset, then reply."""
+    incoming = await _incoming(bot, update.message)  # asks Telegram: before any lock is held
+    replies = _handle(store, config, incoming, update.update_id + 1, now)
+    if incoming is not None:
+        await _reply(bot, incoming.chat_id, replies)
+
+
+def _handle(
+    store: Store, config: Config, incoming: Incoming | None, offset: int, now: datetime
+) -> list[str]:
+    """The replies, with the command's effect and the next offset committed together.
+
+    A command that only reads (/status, /list, /help) takes no write lock while it reads: its
+    offset is stored after it, alone, since there is no effect to repeat."""
+    if incoming is None:
+        store.set_bot_offset(offset)
+        return []
+    if command_of(incoming.text) not in CHANGING:
+        replies = handle(store, config, incoming, now)
+        store.set_bot_offset(offset)
+        return replies
+    with store.transaction():
+        replies = handle(store, config, incoming, now)
+        store.set_bot_offset(offset)
+    return replies
+
+
+async def _incoming(bot: Bot, message: Message | None) -> Incoming | None:
+    """The command in `message` as `handle` reads it; None for anything but a command (the
+    bot only answers commands: chatter in a group is none of its business)."""
+    text = (message.text or "") if message is not None else ""
+    if message is None or not text.startswith("/"):
+        return None
     chat = message.chat
     is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     from_admin = True
-    if is_group and text.split()[0].split("@")[0].lower() in CHANGING:
+    if is_group and command_of(text) in CHANGING:
         from_admin = await _is_admin(bot, chat.id, message.from_user.id if message.from_user else 0)
-    incoming = Incoming(chat.id, text, chat.title or chat.username or "", is_group, from_admin)
-    for reply in handle(store, config, incoming, now):
+    return Incoming(chat.id, text, chat.title or chat.username or "", is_group, from_admin)
+
+
+async def _reply(bot: Bot, chat_id: int, replies: list[str]) -> None:
+    for reply in replies:
         try:
-            await bot.send_message(chat.id, reply, parse_mode=ParseMode.HTML)
+            await bot.send_message(chat_id, reply, parse_mode=ParseMode.HTML)
         except TelegramError:
             continue  # a reply that cannot go out is not worth failing the run for
 

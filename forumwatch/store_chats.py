@@ -1,11 +1,14 @@
 """The store's Telegram side: invites, bound chats, their subscriptions and the bot's update offset.
 
 Part of `Store` (mixed in): the only other module that writes SQL. Every query reads one chat's
-or one forum's rows, never whole tables.
+or one forum's rows, never whole tables. A write commits at once, unless it runs inside
+`Store.transaction()`: then it is part of that transaction (a bot command's effect is stored
+with the update offset that marks it handled, both or neither).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -17,6 +20,9 @@ import sqlite_utils
 
 from forumwatch.model import TopicKey
 from forumwatch.store_rows import iso, parse_iso
+
+REMEMBERED_BASES = 5  # earlier forum URLs kept for rebasing old links
+_BASES = "forum_bases "  # bot_state name prefix: a forum's earlier URLs, as JSON
 
 
 class ChatRole(StrEnum):
@@ -54,9 +60,16 @@ class ChatsMixin:
     """Methods `Store` gains for the bot; `db` and `_translated` come from `Store`."""
 
     db: sqlite_utils.Database
+    read_only: bool
+    _depth: int  # open `transaction()` blocks
 
     def _translated(self) -> AbstractContextManager[None]:  # pragma: no cover - Store's
         raise NotImplementedError
+
+    def _commit(self) -> None:
+        """Commit now, unless an enclosing `transaction()` commits (or rolls back) it all."""
+        if not self._depth:
+            self.db.conn.commit()
 
     # --- invites ------------------------------------------------------------------------------
 
@@ -74,7 +87,7 @@ class ChatsMixin:
                     iso(invite.expires_at),
                 ],
             )
-            self.db.conn.commit()
+            self._commit()
 
     def redeem_invite(self, code: str, chat_id: int, title: str, now: datetime) -> Chat | None:
         """Bind `chat_id` with the invite's role and scope; None if the code is unknown, used or
@@ -100,7 +113,7 @@ class ChatsMixin:
             )
             if chat.role is ChatRole.PARTNER and chat.forum_id:
                 self._subscribe(chat_id, chat.forum_id, chat.app_id)
-            self.db.conn.commit()
+            self._commit()
         return chat
 
     # --- chats --------------------------------------------------------------------------------
@@ -130,7 +143,7 @@ class ChatsMixin:
                 "WHERE channel = 'telegram' AND recipient = ? AND sent_at IS NULL",
                 [str(chat_id)],
             )
-            self.db.conn.commit()
+            self._commit()
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its binding, subscriptions and pending messages move."""
@@ -144,7 +157,7 @@ class ChatsMixin:
                 "WHERE channel = 'telegram' AND recipient = ? AND sent_at IS NULL",
                 [str(new_id), str(old_id)],
             )
-            self.db.conn.commit()
+            self._commit()
 
     def chats_to_tell(self, forum_id: str, app_id: str, roles: tuple[ChatRole, ...]) -> set[int]:
         """Active bound chats of `roles` whose scope holds a topic of (forum, app)."""
@@ -173,7 +186,7 @@ class ChatsMixin:
         """False when the chat already had exactly this subscription."""
         with self._translated():
             added = self._subscribe(chat_id, forum_id, app_id)
-            self.db.conn.commit()
+            self._commit()
         return added
 
     def _subscribe(self, chat_id: int, forum_id: str, app_id: str) -> bool:
@@ -193,7 +206,7 @@ class ChatsMixin:
                     "DELETE FROM subscriptions WHERE chat_id = ? AND forum_id = ? AND app_id = ?",
                     [chat_id, forum_id, app_id],
                 )
-            self.db.conn.commit()
+            self._commit()
         return cursor.rowcount
 
     def subscriptions(self, chat_id: int) -> list[Subscription]:
@@ -213,7 +226,7 @@ class ChatsMixin:
                 "VALUES (?, ?, ?, ?)",
                 [chat_id, key.forum_id, key.topic_id, iso(until)],
             )
-            self.db.conn.commit()
+            self._commit()
 
     def muted_chats(self, key: TopicKey, now: datetime) -> set[str]:
         """Chat ids (as outbox recipients) that muted this topic until after `now`."""
@@ -222,6 +235,42 @@ class ChatsMixin:
             [key.forum_id, key.topic_id, iso(now)],
         )
         return {str(r["chat_id"]) for r in rows}
+
+    def muted_topics(self, chat_id: int, now: datetime) -> set[TopicKey]:
+        """The topics this chat muted until after `now` (/status leaves them out)."""
+        rows = self.db.query(
+            "SELECT forum_id, topic_id FROM mutes WHERE chat_id = ? AND until > ?",
+            [chat_id, iso(now)],
+        )
+        return {TopicKey(r["forum_id"], r["topic_id"]) for r in rows}
+
+    # --- where forums lived -------------------------------------------------------------------
+
+    def forum_bases(self, forum_id: str) -> list[str]:
+        """The URLs the forum was polled under, newest first: the last used (the `forums` table
+        keeps only that one) and those remembered from earlier moves."""
+        row = self._one("SELECT url FROM forums WHERE id = ?", forum_id)
+        last = [row["url"]] if row and row["url"] else []
+        return list(dict.fromkeys([*last, *self._remembered_bases(forum_id)]))
+
+    def remember_forum_bases(self, forum_id: str, configured: str) -> None:
+        """Keep the URLs the forum lived under before `configured`: the next poll overwrites
+        the `forums` table's url, but topics not fetched since still link under the old one.
+        Writes only when something changed (a run with the same config writes nothing)."""
+        older = [url for url in self.forum_bases(forum_id) if url != configured]
+        older = older[:REMEMBERED_BASES]
+        if self.read_only or older == self._remembered_bases(forum_id):
+            return
+        with self._translated():
+            self.db.execute(
+                "INSERT OR REPLACE INTO bot_state (name, value) VALUES (?, ?)",
+                [_BASES + forum_id, json.dumps(older)],
+            )
+            self._commit()
+
+    def _remembered_bases(self, forum_id: str) -> list[str]:
+        row = self._one("SELECT value FROM bot_state WHERE name = ?", _BASES + forum_id)
+        return [str(url) for url in json.loads(row["value"])] if row else []
 
     # --- bot updates --------------------------------------------------------------------------
 
@@ -236,7 +285,7 @@ class ChatsMixin:
                 "INSERT OR REPLACE INTO bot_state (name, value) VALUES ('update_offset', ?)",
                 [str(offset)],
             )
-            self.db.conn.commit()
+            self._commit()
 
     def _one(self, sql: str, *params: object) -> dict[str, Any] | None:
         rows: Iterator[dict[str, Any]] = self.db.query(sql, list(params))

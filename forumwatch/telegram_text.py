@@ -3,26 +3,32 @@
 Pure functions. Everything that comes from a forum (titles, usernames, post bodies, URLs) is
 escaped with `html.escape(quote=True)`; the only markup is Telegram's own <b>, <i>, <a href>,
 <blockquote>. `split_message` cuts long messages into parts Telegram accepts, closing the tags
-a cut interrupts and reopening them in the next part.
+a cut interrupts and reopening them in the next part. A topic link points at where its forum
+lives now (`rebase_url`: the configured url), whatever host it was stored with.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from forumwatch.escalation import Change, Transition
-from forumwatch.model import Finding, Stage
+from forumwatch.model import Evidence, Finding, Stage, TopicKey
 from rules.clock import wait_text
 from rules.reposts import first_asked_url
 
 TELEGRAM_LIMIT = 4096
 CONTEXT_CHARS = 300
 DEFAULT_LANGUAGE = "uk"
+BURST_LISTED = 10  # a burst's message names this many of its topics and counts the rest
+BURST_TITLE_CHARS = 80  # each listed title is trimmed to this
+BURST_LIST_BUDGET = 2500  # UTF-16 units the list may take, so the message stays one message
 
 # Plural forms: English (one, other); Ukrainian and Russian (one, few, many).
 _PHRASES: dict[str, dict[str, str]] = {
@@ -45,8 +51,11 @@ _PHRASES: dict[str, dict[str, str]] = {
         "status_wait": "waiting {wait}",
         "context": "The customer's last question:",
         "no_longer": "no longer flagged after {wait}",
-        "status_heading": "Open findings: {n}",
-        "status_more": "… and {n} more (forumwatch findings on the server lists every one)",
+        "burst_more": "… and {n} more {topics}",
+        "in_burst": "🚨 part of a likely outage: {n} {topics} at once",
+        "status_heading": "Topics with open findings: {n}",
+        "status_more": "… and {n} more {topics} "
+        "(forumwatch findings on the server lists every one)",
         "status_empty": "No open findings in your scope.",
         "summary": "{n} {topics} already ignored: /status lists them",
         "topics": "topic|topics",
@@ -71,8 +80,10 @@ _PHRASES: dict[str, dict[str, str]] = {
         "status_wait": "очікує {wait}",
         "context": "Останнє питання клієнта:",
         "no_longer": "більше не порушення, минуло {wait}",
-        "status_heading": "Відкриті порушення: {n}",
-        "status_more": "… і ще {n} (усі показує forumwatch findings на сервері)",
+        "burst_more": "… і ще {n} {topics}",
+        "in_burst": "🚨 частина ймовірного збою: {n} {topics} одночасно",
+        "status_heading": "Теми з відкритими порушеннями: {n}",
+        "status_more": "… і ще {n} {topics} (усі показує forumwatch findings на сервері)",
         "status_empty": "У вашій зоні відповідальності немає відкритих порушень.",
         "summary": "Без відповіді вже {n} {topics}: /status покаже їх",
         "topics": "тема|теми|тем",
@@ -97,8 +108,10 @@ _PHRASES: dict[str, dict[str, str]] = {
         "status_wait": "ждёт {wait}",
         "context": "Последний вопрос клиента:",
         "no_longer": "больше не нарушение, прошло {wait}",
-        "status_heading": "Открытые нарушения: {n}",
-        "status_more": "… и ещё {n} (все показывает forumwatch findings на сервере)",
+        "burst_more": "… и ещё {n} {topics}",
+        "in_burst": "🚨 часть вероятного сбоя: {n} {topics} одновременно",
+        "status_heading": "Темы с открытыми нарушениями: {n}",
+        "status_more": "… и ещё {n} {topics} (все показывает forumwatch findings на сервере)",
         "status_empty": "В вашей зоне ответственности нет открытых нарушений.",
         "summary": "Без ответа уже {n} {topics}: /status покажет их",
         "topics": "тема|темы|тем",
@@ -118,7 +131,118 @@ class StatusItem(Protocol):
     def url(self) -> str: ...
 
 
-StatusEntry = StatusItem | tuple[Finding, str, str]
+@dataclass(frozen=True)
+class StatusTopic:
+    """One /status line: a topic with its open findings, and the open burst it belongs to.
+
+    A topic is one line however many rules hold on it (a burst's first topic holds the burst
+    and its own `unanswered`), so a partner reads one entry per customer waiting."""
+
+    findings: tuple[Finding, ...]  # the topic's open findings (not empty), evidence loaded
+    title: str
+    url: str
+    burst: Finding | None = None  # an open burst hosted on another topic that groups this one
+
+    @property
+    def key(self) -> TopicKey:
+        return self.findings[0].key
+
+    @property
+    def opened_at(self) -> datetime:
+        """When the topic's longest wait began."""
+        return min(f.opened_at for f in self.findings)
+
+
+StatusEntry = StatusTopic | StatusItem | tuple[Finding, str, str]
+
+
+# ---- links ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForumHome:
+    """Where a forum's topics live now (its configured `url`) and the URLs it was polled
+    under before, newest first: stored links under those are pointed here."""
+
+    url: str
+    before: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where a message's links point: each forum's home, and the stored URLs of the topics a
+    message names besides its own (a burst's). Empty: links are shown as stored."""
+
+    forums: Mapping[str, ForumHome] = field(default_factory=dict)
+    topics: Mapping[TopicKey, str] = field(default_factory=dict)
+
+    def url(self, forum_id: str, url: str) -> str:
+        """A stored link of the forum, pointed at where the forum lives now."""
+        home = self.forums.get(forum_id)
+        return rebase_url(url, home.url, home.before) if home else url
+
+    def topic(self, key: TopicKey) -> str:
+        """The link of a topic the message names besides its own ("" when not stored)."""
+        return self.url(key.forum_id, self.topics.get(key, ""))
+
+
+NO_LINKS = Links()
+
+
+class _Base(NamedTuple):
+    scheme: str
+    host: str
+    port: int
+    path: str  # without a trailing "/"
+    netloc: str  # host and port as written, without credentials
+
+
+def _base(url: str) -> _Base | None:
+    """A web URL's origin and path, or None for anything else (no link is made of it)."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), parts.hostname
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:  # a port out of range, a broken IPv6 literal
+        return None
+    if scheme not in ("http", "https") or not host:
+        return None
+    return _Base(scheme, host, port, parts.path.rstrip("/"), parts.netloc.rpartition("@")[2])
+
+
+def _holds(base: _Base, link: _Base, path: str) -> bool:
+    """True when `link` (its full `path`) lies under `base`: same origin, path prefix at a '/'."""
+    same_origin = base[:3] == link[:3]
+    return same_origin and (path == base.path or path.startswith(base.path + "/"))
+
+
+def rebase_url(url: str, forum_url: str, before: Sequence[str] = ()) -> str:
+    """`url`, a stored topic link, pointed at where the forum lives now (`forum_url`).
+
+    Topics and findings keep the URL they were scraped with, so after an admin moves a forum
+    (a new host) the store still links to the old one. The base that holds `url` most closely
+    decides: the forum's own `forum_url` leaves it as it is; a base it had `before` gives way
+    to `forum_url`, origin and path prefix both (`/forum/t/x/5` under an old `/forum` becomes
+    `/community/t/x/5` under a new `/community`). A link under no known base on another
+    scheme, host or port keeps its path, query and fragment on the configured host. Anything
+    that is not a web link is returned as it is.
+    """
+    home, link = _base(forum_url), _base(url)
+    if home is None or link is None:
+        return url
+    parts = urlsplit(url.strip())
+    bases = [(home, True), *((b, False) for b in map(_base, before) if b is not None)]
+    holding = [(base, own) for base, own in bases if _holds(base, link, parts.path)]
+    if holding:  # the closest (longest path) base; the forum's own wins a tie
+        base, own = max(holding, key=lambda held: len(held[0].path))
+        if own:
+            return url
+        path = home.path + parts.path[len(base.path) :]
+    elif link[:3] == home[:3]:
+        return url
+    else:
+        path = parts.path
+    return urlunsplit(SplitResult(home.scheme, home.netloc, path, parts.query, parts.fragment))
 
 
 # ---- phrases -------------------------------------------------------------------------------
@@ -227,25 +351,31 @@ def finding_message(
     *,
     context: str | None = None,
     heads_up: bool = False,
+    links: Links = NO_LINKS,
 ) -> str:
     """The HTML message for an opened, escalated or resolved finding, or a deadline heads-up.
 
-    `context` (for developers) is the customer's last question, quoted and trimmed.
+    `context` (for developers) is the customer's last question, quoted and trimmed. `links`
+    points stored links at where each forum lives now and holds the URLs of a burst's topics:
+    a burst's message lists them, since a partner must know which topics the outage groups.
     """
     if transition.change is Change.RESOLVED and not heads_up:
-        return _resolved_message(transition, now, language)
+        return _resolved_message(transition, now, language, links)
     if transition.change is Change.UPDATED and not heads_up:
         raise ValueError("an updated finding notifies nobody: there is no message for it")
     stored = transition.stored
     finding = stored.finding
     label = _stage_label(transition, now, language, heads_up)
+    url = links.url(finding.key.forum_id, stored.url)
     lines = [
         _header(label, finding),
-        topic_link(stored.title, stored.url, f"#{finding.key.topic_id}"),
+        topic_link(stored.title, url, f"#{finding.key.topic_id}"),
         _esc(rule_words(finding, language)),
+        *_burst_lines(finding, now, language, links),
         _silence_line(finding, now, language),
     ]
     if first_url := first_asked_url(finding):
+        first_url = links.url(finding.key.forum_id, first_url)
         lines.insert(3, f"↩️ {topic_link(_words(language)['first_asked'], first_url, '')}")
     if context and context.strip():
         lines.append(quote_context(context, language))
@@ -261,16 +391,17 @@ def _stage_label(transition: Transition, now: datetime, language: str, heads_up:
     return words["escalated"] if escalated else words["overdue"]
 
 
-def _resolved_message(transition: Transition, now: datetime, language: str) -> str:
+def _resolved_message(transition: Transition, now: datetime, language: str, links: Links) -> str:
     stored, words = transition.stored, _words(language)
     finding = stored.finding
     how = stored.resolution.strip() or words["no_longer"].format(
         wait=wait_words(now - finding.opened_at, language)
     )
+    url = links.url(finding.key.forum_id, stored.url)
     return "\n".join(
         [
             _header(words["resolved"], finding),
-            topic_link(stored.title, stored.url, f"#{finding.key.topic_id}"),
+            topic_link(stored.title, url, f"#{finding.key.topic_id}"),
             _esc(how),
         ]
     )
@@ -282,27 +413,95 @@ def summary_message(count: int, language: str = DEFAULT_LANGUAGE) -> str:
     return words["summary"].format(n=count, topics=_plural(count, words["topics"], language))
 
 
+# ---- bursts --------------------------------------------------------------------------------
+
+_BURST_NOTE = re.compile(r"#(\S+) ?(.*)", re.DOTALL)
+
+
+class GroupedTopic(NamedTuple):
+    """A topic a burst groups, as its evidence names it."""
+
+    topic_id: str
+    title: str
+    created_at: datetime
+
+
+def burst_topics(finding: Finding) -> list[GroupedTopic]:
+    """The topics a burst finding groups (those still waiting), oldest first; none for other
+    rules. Each is read from its evidence: `topic_id`, and the note '#<id> <title>'."""
+    if finding.rule != "burst":
+        return []
+    return [_grouped(e) for e in finding.evidence]
+
+
+def _grouped(evidence: Evidence) -> GroupedTopic:
+    match = _BURST_NOTE.fullmatch(evidence.note)
+    topic_id = evidence.topic_id or (match[1] if match else "")  # stored before topic_id was
+    title = match[2] if match and match[1] == topic_id else evidence.note
+    return GroupedTopic(topic_id, title, evidence.created_at)
+
+
+def _burst_lines(finding: Finding, now: datetime, language: str, links: Links) -> list[str]:
+    """'• #131 <a href=url>title</a> — waiting 3 h' for each topic a burst groups, up to
+    BURST_LISTED (and as many as fit in BURST_LIST_BUDGET), then '… and N more topics'."""
+    words, grouped = _words(language), burst_topics(finding)
+    lines: list[str] = []
+    used = 0
+    for topic in grouped[:BURST_LISTED]:
+        url = links.topic(TopicKey(finding.key.forum_id, topic.topic_id))
+        link = topic_link(trim_words(topic.title, BURST_TITLE_CHARS), url, "")
+        wait = words["status_wait"].format(wait=wait_words(now - topic.created_at, language))
+        line = f"• #{_esc(topic.topic_id)} {link} — {wait}"
+        used += html_length(line) + 1
+        if used > BURST_LIST_BUDGET:
+            break
+        lines.append(line)
+    rest = len(grouped) - len(lines)
+    if rest:
+        topics = _plural(rest, words["topics"], language)
+        lines.append(_esc(words["burst_more"].format(n=rest, topics=topics)))
+    return lines
+
+
 # ---- /status -------------------------------------------------------------------------------
 
 
-def _unpack(item: StatusEntry) -> tuple[Finding, str, str]:
-    if isinstance(item, tuple):
+def _as_topic(item: StatusEntry) -> StatusTopic:
+    """A single finding (a StoredFinding, or (finding, title, url)) as a line of its own."""
+    if isinstance(item, StatusTopic):
         return item
-    return item.finding, item.title, item.url
+    if isinstance(item, tuple):
+        finding, title, url = item
+        return StatusTopic((finding,), title, url)
+    return StatusTopic((item.finding,), item.title, item.url)
 
 
 def status_lines(
-    items: Iterable[StatusEntry], now: datetime, language: str = DEFAULT_LANGUAGE
+    items: Iterable[StatusEntry],
+    now: datetime,
+    language: str = DEFAULT_LANGUAGE,
+    links: Links = NO_LINKS,
 ) -> list[str]:
-    """One line per open finding: '• <a href=url>title</a> — rule words, waiting 31 h'."""
-    words = _words(language)
-    lines = []
-    for item in items:
-        finding, title, url = _unpack(item)
-        link = topic_link(title, url, f"{finding.key.forum_id} #{finding.key.topic_id}")
-        wait = words["status_wait"].format(wait=wait_words(now - finding.opened_at, language))
-        lines.append(f"• {link} — {_esc(rule_words(finding, language))}, {wait}")
-    return lines
+    """One line per topic: '• <a href=url>title</a> — rule words, waiting 31 h', with
+    '🚨 part of a likely outage: 3 topics at once' for a topic an open burst groups."""
+    return [_status_line(_as_topic(item), now, language, links) for item in items]
+
+
+def _status_line(item: StatusTopic, now: datetime, language: str, links: Links) -> str:
+    words, key = _words(language), item.key
+    own = [f for f in item.findings if f.rule != "burst"]
+    burst = item.burst or next((f for f in item.findings if f.rule == "burst"), None)
+    shown = own or ([burst] if burst else [])
+    rules = "; ".join(dict.fromkeys(rule_words(f, language) for f in shown))
+    url = links.url(key.forum_id, item.url)
+    link = topic_link(item.title, url, f"{key.forum_id} #{key.topic_id}")
+    wait = words["status_wait"].format(wait=wait_words(now - item.opened_at, language))
+    line = f"• {link} — {_esc(rules)}, {wait}"
+    if own and burst is not None:
+        n = len(burst.evidence)
+        note = words["in_burst"].format(n=n, topics=_plural(n, words["topics"], language))
+        line += f" · {_esc(note)}"
+    return line
 
 
 def status_messages(
@@ -311,17 +510,20 @@ def status_messages(
     language: str = DEFAULT_LANGUAGE,
     limit: int = TELEGRAM_LIMIT,
     total: int | None = None,
+    links: Links = NO_LINKS,
 ) -> list[str]:
-    """The /status answer as messages under `limit`, the heading in the first one. `total`:
-    how many there are when `items` lists only the longest waiting of them."""
+    """The /status answer as messages under `limit`, the heading in the first one, a line per
+    topic. `total`: how many topics there are when `items` lists only the longest waiting."""
     words = _words(language)
     if not items:
         return [_esc(words["status_empty"])]
     total = max(total or 0, len(items))
     heading = f"<b>{_esc(words['status_heading'].format(n=total))}</b>"
-    lines = [heading, *status_lines(items, now, language)]
+    lines = [heading, *status_lines(items, now, language, links)]
     if total > len(items):
-        lines.append(_esc(words["status_more"].format(n=total - len(items))))
+        rest = total - len(items)
+        topics = _plural(rest, words["topics"], language)
+        lines.append(_esc(words["status_more"].format(n=rest, topics=topics)))
     return split_message("\n".join(lines), limit)
 
 

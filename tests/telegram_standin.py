@@ -2,11 +2,12 @@
 
 It answers `/bot<token>/<method>` as Telegram does (`{"ok": true, "result": ...}`), records every
 message sent, queues updates for getUpdates, and misbehaves on demand: 429 with retry_after, 403
-(bot blocked), a group migrated to a supergroup.
+(bot blocked), a group migrated to a supergroup, a reply held in flight (to kill its sender).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs
 
 BOT_ID = 123456
 BOT_USERNAME = "forumwatch_test_bot"
+HOLD_LIMIT = 30.0  # seconds a held sendMessage waits for its release at most
 _NUMERIC = {"chat_id", "offset", "timeout", "limit", "user_id", "message_id"}
 
 
@@ -33,6 +35,7 @@ class BotApiStandIn:
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
         self.send_delay = 0.0  # seconds each sendMessage takes after it was recorded
+        self._held: dict[int, threading.Event] = {}  # chat → its sendMessage answers wait
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -94,6 +97,25 @@ class BotApiStandIn:
     def migrate(self, chat_id: int, new_chat_id: int) -> None:
         self._migrated[chat_id] = new_chat_id
 
+    def hold(self, chat_id: int) -> None:
+        """Record each sendMessage to `chat_id`, then answer it only after `release` (or
+        HOLD_LIMIT): the message is in flight while the test kills its sender."""
+        with self._lock:
+            self._held[chat_id] = threading.Event()
+
+    def release(self, chat_id: int) -> None:
+        with self._lock:
+            gate = self._held.pop(chat_id, None)
+        if gate is not None:
+            gate.set()
+
+    def wait_for(self, chat_id: int, count: int, timeout: float = 60.0) -> list[str]:
+        """The messages to `chat_id` once there are `count` of them (or `timeout` passed)."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent_to(chat_id)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.sent_to(chat_id)
+
     def sent_to(self, chat_id: int) -> list[str]:
         with self._lock:
             return [m["text"] for m in self.sent if m["chat_id"] == chat_id]
@@ -106,8 +128,10 @@ class BotApiStandIn:
         with self._lock:
             self.calls.append(method)
         handler = getattr(self, f"_{method.lower()}", None)
-        result = handler(params) if handler else (200, {"ok": True, "result": True})
-        return result  # type: ignore[no-any-return]
+        if handler is None:
+            return 200, {"ok": True, "result": True}
+        result: tuple[int, dict[str, Any]] = handler(params)
+        return result
 
     def _getme(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         bot = {
@@ -175,7 +199,10 @@ class BotApiStandIn:
             self.sent.append({**params, "chat_id": chat_id})
             message_id = self._next_message
             self._next_message += 1
+            gate = self._held.get(chat_id)
         time.sleep(self.send_delay)  # recorded, not yet answered: a message in flight
+        if gate is not None:
+            gate.wait(HOLD_LIMIT)
         chat_type = "private" if chat_id > 0 else "supergroup"
         message = {
             "message_id": message_id,
@@ -228,7 +255,8 @@ def _handler_for(standin: BotApiStandIn) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(OSError):  # the client was killed mid-request
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: object) -> None:
             return None

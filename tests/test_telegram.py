@@ -36,14 +36,20 @@ def telegram() -> Iterator[BotApiStandIn]:
 
 @pytest.fixture
 def config(tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn) -> Path:
+    return telegram_config(tmp_path, forum.url, telegram.url)
+
+
+def telegram_config(folder: Path, forum_url: str, api_url: str, language: str = "en") -> Path:
+    """The test config with Telegram at the stand-in: the app's developer and quality chats,
+    the forum's quality chat, one admin."""
     extra = f"""\
 telegram:
   token: ${{FW_TELEGRAM_TOKEN}}
-  api_url: {telegram.url}
+  api_url: {api_url}
   admins: [{ADMIN}]
-  language: en
+  language: {language}
 """
-    path = write_config(tmp_path, forum.url, extra=extra)
+    path = write_config(folder, forum_url, extra=extra)
     text = path.read_text(encoding="utf-8").replace(
         "categories: [signed-files], developers: [vendor_petro]}",
         f"categories: [signed-files], developers: [vendor_petro], developer_chats: [{DEVELOPER}], "
@@ -95,9 +101,9 @@ def test_each_stage_reaches_exactly_the_right_chats_once(
     assert telegram.sent_to(STRANGER) == []
 
     title = "Підпис <b>не</b> працює & падає"
-    new_topic(forum, 110, title, NOW + timedelta(hours=1))
+    new_topic(forum, 150, title, NOW + timedelta(hours=1))
     telegram.sent.clear()
-    run(config, NOW + timedelta(hours=4))  # 110 is due: developer and partner, not quality
+    run(config, NOW + timedelta(hours=4))  # 150 is due: developer and partner, not quality
     assert {m["chat_id"] for m in telegram.sent} == {PARTNER, DEVELOPER}
     assert all("&lt;b&gt;не&lt;/b&gt; працює &amp; падає" in m["text"] for m in telegram.sent)
     assert all(m["parse_mode"] == "HTML" for m in telegram.sent)
@@ -111,19 +117,19 @@ def test_each_stage_reaches_exactly_the_right_chats_once(
     assert telegram.sent == []  # a second run sends nothing new
 
     run(config, NOW + timedelta(hours=26))  # escalated: quality staff as well
-    escalated = about(telegram, 110)
+    escalated = about(telegram, 150)
     assert {m["chat_id"] for m in escalated} == {PARTNER, DEVELOPER, QUALITY, APP_QUALITY}
     assert APP_QUALITY not in {m["chat_id"] for m in about(telegram, 101)}  # not its app
-    assert all("ESCALATED" in m["text"] for m in escalated)
+    assert all("ESCALATED" in str(m["text"]) for m in escalated)
 
     telegram.sent.clear()
-    forum.forum.topic(110).posts.append(
+    forum.forum.topic(150).posts.append(
         SamplePost("vendor_petro", NOW + timedelta(hours=27), "Fixed in 2.4")
     )
     run(config, NOW + timedelta(hours=28))
-    resolved = about(telegram, 110)
+    resolved = about(telegram, 150)
     assert {m["chat_id"] for m in resolved} == {PARTNER, DEVELOPER, QUALITY, APP_QUALITY}
-    assert all("answered by vendor_petro after 26 h" in m["text"] for m in resolved)
+    assert all("answered by vendor_petro after 26 h" in str(m["text"]) for m in resolved)
 
 
 def about(telegram: BotApiStandIn, *topic_ids: int) -> list[dict[str, object]]:
@@ -178,8 +184,8 @@ def test_rate_limit_block_and_migration_are_handled(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
     run(config, NOW)  # the backlog goes by summary; the next finding goes one by one
-    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
-    new_topic(forum, 111, "Підпис не ставиться", NOW + timedelta(hours=1))
+    new_topic(forum, 150, "Ключ не читається", NOW + timedelta(hours=1))
+    new_topic(forum, 151, "Підпис не ставиться", NOW + timedelta(hours=1))
     telegram.rate_limit(DEVELOPER, retry_after=1, times=1)
     telegram.migrate(QUALITY, -100777)
     telegram.sent.clear()
@@ -187,15 +193,15 @@ def test_rate_limit_block_and_migration_are_handled(
     code, output = run(config, NOW + timedelta(hours=26))  # escalated at once
 
     assert code == 0, output
-    assert len([m for m in about(telegram, 110, 111) if m["chat_id"] == DEVELOPER]) == 2
-    assert len([m for m in about(telegram, 110, 111) if m["chat_id"] == -100777]) == 2
+    assert len([m for m in about(telegram, 150, 151) if m["chat_id"] == DEVELOPER]) == 2
+    assert len([m for m in about(telegram, 150, 151) if m["chat_id"] == -100777]) == 2
 
     telegram.block(DEVELOPER)
-    forum.forum.topic(110).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
-    forum.forum.topic(111).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
+    forum.forum.topic(150).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
+    forum.forum.topic(151).posts.append(SamplePost("vendor_petro", NOW + timedelta(hours=27), "ok"))
     code, output = run(config, NOW + timedelta(hours=28))
     assert code == 0, output  # a blocked chat is not a failed run
-    resolved = [m for m in about(telegram, 110, 111) if "RESOLVED" in str(m["text"])]
+    resolved = [m for m in about(telegram, 150, 151) if "RESOLVED" in str(m["text"])]
     assert {m["chat_id"] for m in resolved} == {-100777, APP_QUALITY}  # the others still hear
     assert len(resolved) == 4
 
@@ -217,10 +223,10 @@ def test_long_status_is_split_below_the_limit(
     replies = telegram.sent_to(QUALITY)
     assert len(replies) > 1
     assert all(len(r) <= 4096 for r in replies)
-    total = int(re.search(r"Open findings: (\d+)", replies[0])[1])  # type: ignore[index]
+    total = int(re.search(r"Topics with open findings: (\d+)", replies[0])[1])  # type: ignore[index]
     assert total >= 120  # every ignored topic is counted ...
     assert sum(r.count("• ") for r in replies) == STATUS_LISTED  # ... the longest waits named
-    assert f"… and {total - STATUS_LISTED} more" in replies[-1]
+    assert f"… and {total - STATUS_LISTED} more topics" in replies[-1]
 
 
 def test_a_failing_forum_tells_the_admin_once_reminds_later_and_tells_recovery(
@@ -246,14 +252,14 @@ def test_dry_run_prints_what_it_would_send_and_sends_nothing(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
     run(config, NOW)
-    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
+    new_topic(forum, 150, "Ключ не читається", NOW + timedelta(hours=1))
     telegram.sent.clear()
     calls = len(telegram.calls)
 
     code, output = cli(config, "run", "--now", (NOW + timedelta(hours=4)).isoformat(), "--dry-run")
 
     assert code == 0, output
-    assert f"would send by telegram to {DEVELOPER}: ⚠️ OVERDUE · market #110" in output
+    assert f"would send by telegram to {DEVELOPER}: ⚠️ OVERDUE · market #150" in output
     assert telegram.sent == [] and len(telegram.calls) == calls  # not even getUpdates
 
 
@@ -276,7 +282,7 @@ def test_a_run_killed_while_sending_loses_nothing_and_repeats_at_most_one(
     )
     run(config, NOW)
     for n in range(4):
-        new_topic(forum, 110 + n, f"Тема {n}", NOW + timedelta(hours=1))
+        new_topic(forum, 150 + n, f"Тема {n}", NOW + timedelta(hours=1))
     telegram.sent.clear()
     telegram.send_delay = 0.3
     later = (NOW + timedelta(hours=4)).isoformat()
@@ -284,18 +290,18 @@ def test_a_run_killed_while_sending_loses_nothing_and_repeats_at_most_one(
     command = [sys.executable, "-m", "forumwatch", "run", "-c", str(config), "--now", later]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while len(about(telegram, 110, 111, 112, 113)) < 2 and time.monotonic() < deadline:
+    while len(about(telegram, 150, 151, 152, 153)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)  # mid-delivery, one message in flight
     process.wait()
-    assert len(about(telegram, 110, 111, 112, 113)) < 4, "the run finished before the kill"
+    assert len(about(telegram, 150, 151, 152, 153)) < 4, "the run finished before the kill"
 
     telegram.send_delay = 0.0
     code, output = run(config, NOW + timedelta(hours=4))
 
     assert code == 0, output
-    told = Counter((m["chat_id"], t) for t in range(110, 114) for m in about(telegram, t))
-    assert set(told) == {(DEVELOPER, t) for t in range(110, 114)}  # the app's developer chat
+    told = Counter((m["chat_id"], t) for t in range(150, 154) for m in about(telegram, t))
+    assert set(told) == {(DEVELOPER, t) for t in range(150, 154)}  # the app's developer chat
     assert sum(told.values()) - len(told) <= 1  # at most the one in flight came twice
 
 
@@ -342,18 +348,18 @@ def test_a_muted_topic_stays_quiet_in_that_chat_only(
 ) -> None:
     telegram.push_message(PARTNER, f"/start {invite(config, 'partner', '--forum', 'market')}")
     run(config, NOW)
-    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))
-    new_topic(forum, 111, "Підпис не ставиться", NOW + timedelta(hours=1))
-    telegram.push_message(PARTNER, f"/mute {forum.url}/t/klyuch/110 3d")
-    telegram.push_message(PARTNER, "/mute https://elsewhere.example/t/x/110 3d")
+    new_topic(forum, 150, "Ключ не читається", NOW + timedelta(hours=1))
+    new_topic(forum, 151, "Підпис не ставиться", NOW + timedelta(hours=1))
+    telegram.push_message(PARTNER, f"/mute {forum.url}/t/klyuch/150 3d")
+    telegram.push_message(PARTNER, "/mute https://elsewhere.example/t/x/150 3d")
 
     run(config, NOW + timedelta(hours=4))
 
     replies = telegram.sent_to(PARTNER)
-    assert any("No messages about market #110 to this chat until" in r for r in replies)
+    assert any("No messages about market #150 to this chat until" in r for r in replies)
     assert any(r.startswith("Write /mute followed by") for r in replies)  # not a watched forum
-    assert {m["chat_id"] for m in about(telegram, 110)} == {DEVELOPER}
-    assert {m["chat_id"] for m in about(telegram, 111)} == {DEVELOPER, PARTNER}
+    assert {m["chat_id"] for m in about(telegram, 150)} == {DEVELOPER}
+    assert {m["chat_id"] for m in about(telegram, 151)} == {DEVELOPER, PARTNER}
 
 
 def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
@@ -362,11 +368,11 @@ def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("  language: en\n", "  language: en\n  warn_before: 30m\n"))
     run(config, NOW)
-    new_topic(forum, 110, "Ключ не читається", NOW + timedelta(hours=1))  # due at +3 h
+    new_topic(forum, 150, "Ключ не читається", NOW + timedelta(hours=1))  # due at +3 h
 
     for minutes in (160, 170):  # 20 and 10 minutes before the deadline
         run(config, NOW + timedelta(minutes=minutes))
-    heads_up = about(telegram, 110)
+    heads_up = about(telegram, 150)
     assert [m["chat_id"] for m in heads_up] == [DEVELOPER]  # once, to the developer only
     assert "DEADLINE IN 20 min" in str(heads_up[0]["text"])
 
@@ -374,7 +380,7 @@ def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
     telegram.sent.clear()
     for hours in (30, 49, 50, 51):
         run(config, NOW + timedelta(hours=hours))
-    reminders = about(telegram, 110)
+    reminders = about(telegram, 150)
     assert {m["chat_id"] for m in reminders} == {DEVELOPER, QUALITY, APP_QUALITY}
     assert len(reminders) == 3  # one round (24 h after escalating), each told chat once
     assert all(str(m["text"]).startswith("🔁 ") for m in reminders)

@@ -13,8 +13,13 @@ from forumwatch.escalation import Change, Transition
 from forumwatch.model import Evidence, Finding, PostKind, Role, Stage, TopicKey
 from forumwatch.store_rows import StoredFinding
 from forumwatch.telegram_text import (
+    ForumHome,
+    Links,
+    StatusTopic,
     finding_message,
     html_length,
+    rebase_url,
+    rule_words,
     split_message,
     status_lines,
     status_messages,
@@ -323,8 +328,8 @@ def test_status_messages_split_with_heading_first() -> None:
     items = [(_finding("unanswered"), f"Topic {i} <x>", f"https://f/{i}") for i in range(300)]
     messages = status_messages(items, NOW, "en", limit=2000)
     assert len(messages) > 1
-    assert messages[0].startswith("<b>Open findings: 300</b>\n")
-    assert not any("Open findings" in m for m in messages[1:])
+    assert messages[0].startswith("<b>Topics with open findings: 300</b>\n")
+    assert not any("open findings" in m for m in messages[1:])
     assert all(html_length(m) <= 2000 for m in messages)
     assert sum(m.count("• ") for m in messages) == 300
     for message in messages:
@@ -334,9 +339,9 @@ def test_status_messages_split_with_heading_first() -> None:
 def test_status_names_the_longest_waits_and_counts_the_rest() -> None:
     items = [(_finding("unanswered"), f"Topic {i}", f"https://f/{i}") for i in range(30)]
     messages = status_messages(items, NOW, "uk", total=34_000)
-    assert messages[0].startswith("<b>Відкриті порушення: 34000</b>\n")
+    assert messages[0].startswith("<b>Теми з відкритими порушеннями: 34000</b>\n")
     assert sum(m.count("• ") for m in messages) == 30
-    assert messages[-1].endswith("… і ще 33970 (усі показує forumwatch findings на сервері)")
+    assert messages[-1].endswith("… і ще 33970 тем (усі показує forumwatch findings на сервері)")
 
 
 def test_status_empty() -> None:
@@ -370,3 +375,263 @@ def test_the_bot_speaks_every_configured_language_completely() -> None:
             fields = {part.split("}")[0] for part in text.split("{")[1:]}
             english = {part.split("}")[0] for part in _TEXT["en"][key].split("{")[1:]}
             assert fields == english, (language, key)  # the same placeholders
+
+
+# ---- links follow the forum's configured url ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "configured", "before", "shown"),
+    [
+        # a new host: path, query and fragment kept
+        (
+            "https://old.example/t/x/5?page=2#p3",
+            "https://new.example",
+            (),
+            "https://new.example/t/x/5?page=2#p3",
+        ),
+        ("http://forum.example/t/x/5", "https://forum.example", (), "https://forum.example/t/x/5"),
+        (
+            "https://forum.example:8443/t/5",
+            "https://forum.example",
+            (),
+            "https://forum.example/t/5",
+        ),
+        (
+            "https://FORUM.example:443/t/5",
+            "https://forum.example",
+            (),
+            "https://FORUM.example:443/t/5",
+        ),
+        # the same origin: as stored
+        (
+            "https://forum.example/t/x/5",
+            "https://forum.example/",
+            (),
+            "https://forum.example/t/x/5",
+        ),
+        (
+            "https://f.example/other/t/5",
+            "https://f.example/forum",
+            (),
+            "https://f.example/other/t/5",
+        ),
+        # under a base the forum had before: that prefix gives way to the new one
+        (
+            "https://old.example/forum/t/x/5",
+            "https://new.example/community",
+            ("https://old.example/forum",),
+            "https://new.example/community/t/x/5",
+        ),
+        (
+            "https://old.example/forum",
+            "https://new.example/c",
+            ("https://old.example/forum/",),
+            "https://new.example/c",
+        ),
+        (
+            "https://old.example/t/x/5",
+            "https://new.example/community",
+            ("https://old.example",),
+            "https://new.example/community/t/x/5",
+        ),
+        (
+            "https://f.example/forum/t/5",
+            "https://f.example",
+            ("https://f.example/forum",),
+            "https://f.example/t/5",
+        ),
+        # ... but not a look-alike path, and the closest base wins
+        (
+            "https://old.example/forums/t/5",
+            "https://new.example/c",
+            ("https://old.example/forum",),
+            "https://new.example/forums/t/5",
+        ),
+        (
+            "https://f.example/forum/t/5",
+            "https://f.example/forum",
+            ("https://f.example",),
+            "https://f.example/forum/t/5",
+        ),
+        # credentials in the configured url never reach a message
+        (
+            "https://old.example/t/5",
+            "https://bot:secret@new.example",
+            (),
+            "https://new.example/t/5",
+        ),
+        # not a web link, or nothing to rebase onto: as it is
+        ("javascript:alert(1)", "https://new.example", (), "javascript:alert(1)"),
+        ("", "https://new.example", (), ""),
+        ("https://old.example/t/5", "not a url", (), "https://old.example/t/5"),
+        (
+            "https://old.example:99999/t/5",
+            "https://new.example",
+            (),
+            "https://old.example:99999/t/5",
+        ),
+    ],
+)
+def test_rebase_url(stored: str, configured: str, before: tuple[str, ...], shown: str) -> None:
+    assert rebase_url(stored, configured, before) == shown
+
+
+def test_every_link_of_a_message_follows_the_forum() -> None:
+    links = Links({"market": ForumHome("https://new.example")})
+    opened = finding_message(_transition(Change.OPENED), NOW, "en", links=links)
+    assert 'href="https://new.example/t/fix-ship/42?x=&quot;1&quot;&amp;y=2"' in opened
+    resolved = finding_message(_transition(Change.RESOLVED), NOW, "en", links=links)
+    assert 'href="https://new.example/t/fix-ship/42' in resolved
+    summary = "Re-posted after 30 h of silence (first asked at https://forum.example/t/a/7)"
+    reposted = _finding("reposted", summary=summary)
+    text = finding_message(_transition(Change.OPENED, reposted), NOW, "en", links=links)
+    assert '<a href="https://new.example/t/a/7">first asked here</a>' in text
+    assert "forum.example" not in text
+    status = status_lines([_transition(Change.OPENED).stored], NOW, "en", links)
+    assert 'href="https://new.example/t/fix-ship/42' in status[0]
+
+
+# ---- bursts ------------------------------------------------------------------------------------
+
+
+def _burst(count: int, *, with_ids: bool = True) -> Finding:
+    evidence = tuple(
+        Evidence(
+            1,
+            f"shop_{n}",
+            Role.AUTHOR,
+            OPENED + timedelta(minutes=10 * n),
+            note=f"#{300 + n} Signing <{n}> & fails",
+            topic_id=str(300 + n) if with_ids else "",
+        )
+        for n in range(count)
+    )
+    return _finding("burst", Stage.ESCALATED, evidence=evidence, key=TopicKey("market", "300"))
+
+
+def _burst_links(count: int) -> Links:
+    urls = {
+        TopicKey("market", str(300 + n)): f"https://forum.example/t/s/{300 + n}"
+        for n in range(count)
+    }
+    return Links({"market": ForumHome("https://forum.example")}, urls)
+
+
+@pytest.mark.parametrize(
+    ("language", "rule", "waiting", "more"),
+    [
+        ("en", "likely outage: 12 topics at once", "— waiting 31 h", "… and 2 more topics"),
+        ("uk", "ймовірно, збій: 12 тем одночасно", "— очікує 31 год", "… і ще 2 теми"),
+        ("ru", "вероятно, сбой: 12 тем одновременно", "— ждёт 31 ч", "… и ещё 2 темы"),
+    ],
+)
+def test_a_burst_lists_its_topics_with_links_and_counts_the_rest(
+    language: str, rule: str, waiting: str, more: str
+) -> None:
+    finding = _burst(12)
+    text = finding_message(
+        _transition(Change.OPENED, finding), NOW, language, links=_burst_links(12)
+    )
+    listed = [line for line in text.splitlines() if line.startswith("• #")]
+    assert rule in text
+    assert len(listed) == 10
+    assert listed[0] == (
+        '• #300 <a href="https://forum.example/t/s/300">'
+        f"Signing &lt;0&gt; &amp; fails</a> {waiting}"
+    )
+    assert more in text
+    _check(text)
+
+
+def test_a_small_burst_lists_every_topic_and_says_no_more() -> None:
+    text = finding_message(_transition(Change.OPENED, _burst(3)), NOW, "en", links=_burst_links(3))
+    assert [line[:6] for line in text.splitlines() if line.startswith("• #")] == [
+        "• #300",
+        "• #301",
+        "• #302",
+    ]
+    assert "more" not in text
+
+
+def test_a_burst_topic_without_a_stored_url_is_named_without_a_link() -> None:
+    text = finding_message(_transition(Change.OPENED, _burst(2, with_ids=False)), NOW, "en")
+    assert "• #300 Signing &lt;0&gt; &amp; fails — waiting 31 h" in text  # id read from the note
+
+
+def test_a_burst_of_long_titles_stays_one_message() -> None:
+    finding = _burst(10)
+    long = tuple(replace(e, note=f"#{e.topic_id} " + "слово " * 200) for e in finding.evidence)
+    links = Links({}, {key: url + "?" + "q" * 400 for key, url in _burst_links(10).topics.items()})
+    text = finding_message(
+        _transition(Change.OPENED, replace(finding, evidence=long)),
+        NOW,
+        "uk",
+        context="питання " * 100,
+        links=links,
+    )
+    assert html_length(text) <= 4096
+    assert "… і ще" in text  # what does not fit is counted
+    _check(text)
+
+
+# ---- /status: a line per topic -----------------------------------------------------------------
+
+
+def test_a_topic_is_one_line_with_every_rule_that_holds_on_it() -> None:
+    both = StatusTopic(
+        (
+            _finding("no_diagnosis"),
+            _finding("follow_up_ignored", opened_at=NOW - timedelta(hours=5)),
+        ),
+        "Plain",
+        "https://f/1",
+    )
+    (line,) = status_lines([both], NOW, "en")
+    assert line == (
+        '• <a href="https://f/1">Plain</a> — acknowledged by staff, no developer diagnosis; '
+        "the customer&#x27;s follow-up question is unanswered, waiting 31 h"
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("en", "🚨 part of a likely outage: 3 topics at once"),
+        ("uk", "🚨 частина ймовірного збою: 3 теми одночасно"),
+        ("ru", "🚨 часть вероятного сбоя: 3 темы одновременно"),
+    ],
+)
+def test_a_topic_inside_a_burst_says_so(language: str, note: str) -> None:
+    burst = _burst(3)
+    own = _finding("unanswered", key=TopicKey("market", "300"), evidence=())
+    host = StatusTopic((burst, own), "First", "https://f/300")
+    member = StatusTopic(
+        (_finding("unanswered", key=TopicKey("market", "301"), evidence=()),),
+        "Second",
+        "https://f/301",
+        burst,
+    )
+    only_burst = StatusTopic((burst,), "First", "https://f/300")
+    host_line, member_line, only_line = status_lines([host, member, only_burst], NOW, language)
+    assert host_line.endswith(f" · {note}") and member_line.endswith(f" · {note}")
+    assert host_line.count("•") == 1 and "outage" not in host_line.split(" · ")[0]
+    assert note not in only_line and rule_words(burst, language) in only_line
+
+
+def test_status_counts_topics_in_its_heading_and_rest() -> None:
+    items = [StatusTopic((_finding("unanswered"), _finding("burst")), "T", "https://f/1")]
+    messages = status_messages(items, NOW, "ru", total=22)
+    assert messages[0].startswith("<b>Темы с открытыми нарушениями: 22</b>")
+    assert messages[-1].endswith("… и ещё 21 тема (все показывает forumwatch findings на сервере)")
+
+
+def test_every_notification_phrase_exists_in_every_language() -> None:
+    from forumwatch.telegram_text import _PHRASES
+
+    for language in ("uk", "ru"):
+        assert set(_PHRASES[language]) == set(_PHRASES["en"]), language
+        for key, text in _PHRASES[language].items():
+            fields = {part.split("}")[0] for part in text.split("{")[1:]}
+            english = {part.split("}")[0] for part in _PHRASES["en"][key].split("{")[1:]}
+            assert fields == english, (language, key)

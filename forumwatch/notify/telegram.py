@@ -21,11 +21,18 @@ if TYPE_CHECKING:
 
 from forumwatch.config import Config, ForumConfig, TelegramConfig
 from forumwatch.escalation import Change, Transition
-from forumwatch.model import Finding, PostKind, Stage, Topic
+from forumwatch.model import Finding, PostKind, Stage, Topic, TopicKey
 from forumwatch.notify.base import DeliveryError, RecipientGone, register
 from forumwatch.store import OutboxMessage, Store
 from forumwatch.store_chats import ChatRole
-from forumwatch.telegram_text import finding_message, summary_message
+from forumwatch.telegram_text import (
+    BURST_LISTED,
+    ForumHome,
+    Links,
+    burst_topics,
+    finding_message,
+    summary_message,
+)
 
 CHANNEL = "telegram"
 MAX_RETRY_AFTER = 60.0  # a longer wait is left to the next run, which cron starts anyway
@@ -77,6 +84,9 @@ class TelegramNotifier:
         self.store = store
         self.pacer = Pacer()
         self._bot: Bot | None = None
+        # made before the cycle notes each forum's url: a moved forum's old url is still
+        # stored then, and is remembered for rebasing the links stored under it
+        self.homes = forum_homes(store, config)
 
     # --- who and what -------------------------------------------------------------------------
 
@@ -101,11 +111,24 @@ class TelegramNotifier:
         return [str(c) for c in sorted(chats)]
 
     def render(self, transition: Transition, now: datetime, *, heads_up: bool = False) -> str:
-        context = None
+        context, grouped = None, {}
         if transition.change is not Change.RESOLVED:
             context = waiting_words(self.store.topic(transition.stored.finding.key))
-        language = self.settings.language
-        return finding_message(transition, now, language, context=context, heads_up=heads_up)
+            grouped = self._grouped_urls(transition.stored.finding)
+        language, links = self.settings.language, Links(self.homes, grouped)
+        return finding_message(
+            transition, now, language, context=context, heads_up=heads_up, links=links
+        )
+
+    def _grouped_urls(self, finding: Finding) -> dict[TopicKey, str]:
+        """The stored URLs of the topics a burst's message lists (a row each by primary key;
+        nothing for other findings)."""
+        ids = [topic.topic_id for topic in burst_topics(finding)[:BURST_LISTED]]
+        if not ids:
+            return {}
+        forum_id = finding.key.forum_id
+        urls = self.store.topic_urls(forum_id, ids)
+        return {TopicKey(forum_id, topic_id): url for topic_id, url in urls.items()}
 
     def backlog_text(self, forum: ForumConfig, count: int) -> str:
         return summary_message(count, self.settings.language)
@@ -171,6 +194,18 @@ class TelegramNotifier:
             except TelegramError as err:
                 raise DeliveryError(f"Telegram error ({err}); retried next run") from None
         raise DeliveryError(f"chat {chat_id}: still refused after retries; retried next run")
+
+
+def forum_homes(store: Store, config: Config) -> dict[str, ForumHome]:
+    """Where each configured forum lives now, and the URLs it lived under before (stored
+    topics keep the links they were scraped with). Remembers an old URL the moment the config
+    names a new one, since the next poll overwrites the only stored copy."""
+    homes = {}
+    for forum in config.forums:
+        store.remember_forum_bases(forum.id, forum.url)
+        before = tuple(url for url in store.forum_bases(forum.id) if url != forum.url)
+        homes[forum.id] = ForumHome(forum.url, before)
+    return homes
 
 
 def waiting_words(topic: Topic | None) -> str | None:
