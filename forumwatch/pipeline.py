@@ -408,10 +408,13 @@ def _apply(
         judging.changes, key=lambda pair: (pair[0].stored.finding.key, pair[0].stored.finding.rule)
     )
     transitions_only = [change for change, _ in changes]
-    opened = sum(1 for change in transitions_only if change.change is Change.OPENED)
+    # a burst's topics are told in its one message: the burst counts once toward a storm, so a
+    # real outage on a small forum is told, not held
+    alone = [c for c in transitions_only if not told_with_its_burst(c, judging.grouped)]
+    opened = sum(1 for change in alone if change.change is Change.OPENED)
     held = None  # counting the open topics is only worth it when enough findings opened
     if not backlog and opened >= STORM_MIN_FINDINGS:
-        held = storm_reason(forum, transitions_only, store.open_topic_count(forum.id))
+        held = storm_reason(forum, alone, store.open_topic_count(forum.id))
     if held is not None:
         _hold(store, config, forum, held, now, result)
     backlog_counts: dict[tuple[int, str], int] = {}
