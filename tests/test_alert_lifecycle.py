@@ -126,3 +126,20 @@ def test_alerts_held_by_the_storm_guard_stay_quiet_at_every_later_stage(
         stages = dict(db.execute("SELECT topic_id, stage FROM findings WHERE topic_id LIKE '40_'"))
     assert stages["400"] == "resolved"
     assert all(stages[str(400 + n)] == "escalated" for n in range(1, 6))
+
+
+def test_a_burst_counts_once_toward_the_storm_guard(
+    tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    config = _config(tmp_path, forum, telegram, "    requests_per_second: 20\n")
+    new_topic(forum, 290, "Старе питання", NOW - timedelta(days=3))
+    assert run(config, NOW)[0] == 0
+    for n in range(10):  # more new topics than half the forum's open ones: an outage, no storm
+        new_topic(forum, 500 + n, f"Підпис падає ({n})", NOW + timedelta(minutes=5 * n))
+    telegram.sent.clear()
+    code, output = run(config, NOW + timedelta(hours=3))
+    assert code == 0, output
+    assert "stored but not sent" not in output
+    burst = [m for m in about(telegram, 500) if "outage" in str(m["text"])]
+    assert {m["chat_id"] for m in burst} == {DEVELOPER, QUALITY, APP_QUALITY}
+    assert not [m for m in telegram.sent if m["chat_id"] == ADMIN]
