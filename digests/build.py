@@ -25,9 +25,9 @@ from digests.figures import (
 from forumwatch.config import AppConfig, Config, ForumConfig
 from forumwatch.current import Title, current_findings, judged_by
 from forumwatch.incremental import BATCH_TOPICS
-from forumwatch.model import Finding, Stage, TopicState
+from forumwatch.model import Credit, Finding, Stage, StoredFinding, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
-from forumwatch.store import Credit, Store, StoredFinding
+from forumwatch.store import Store
 from forumwatch.store_chats import ChatRole
 from forumwatch.store_eval import LightTopic, chunks
 from forumwatch.store_rows import stored_finding_from_row

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from forumwatch.config import Config, ForumConfig, parse_duration
-from forumwatch.model import Finding, TopicKey
+from forumwatch.model import Finding, StoredFinding, TopicKey
 from forumwatch.notify.telegram import forum_homes
 from forumwatch.roles import app_of
-from forumwatch.store import Store, StoredFinding
+from forumwatch.store import Store
 from forumwatch.store_chats import Chat, ChatRole, Invite, Subscription
 from forumwatch.telegram_text import (
     Links,

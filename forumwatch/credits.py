@@ -11,8 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from forumwatch.config import CreditsConfig
-from forumwatch.model import Finding, Topic
-from forumwatch.store import Credit
+from forumwatch.model import Credit, Finding, Topic
 
 STAGE_OF_RULE = {
     "unanswered": "acknowledge",

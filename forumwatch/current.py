@@ -17,12 +17,12 @@ from typing import Protocol
 
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
-from forumwatch.model import Finding, Topic, TopicKey
+from forumwatch.model import Finding, StoredFinding, Topic, TopicKey
 from forumwatch.pipeline import evaluate_forum
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
 from forumwatch.store_eval import LightTopic
-from forumwatch.store_rows import StoredFinding, stored_finding_from_row
+from forumwatch.store_rows import stored_finding_from_row
 from rules.bursts import LASTS as BURST_LASTS
 from rules.silence import summary_at
 

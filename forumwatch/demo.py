@@ -11,8 +11,7 @@ from rich.padding import Padding
 
 from forumwatch.config import Config, load_config
 from forumwatch.current import current_findings
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import TopicKey
+from forumwatch.model import Change, TopicKey, Transition
 from forumwatch.pipeline import run_cycle, told_with_its_burst
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.roles import responders_for

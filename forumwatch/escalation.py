@@ -8,35 +8,14 @@ follow-up ignored after an earlier one was answered is a new episode of the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 
-from forumwatch.model import Finding, Stage, TopicKey
-from forumwatch.store import StoredFinding
-
-
-class Change(StrEnum):
-    OPENED = "opened"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    UPDATED = "updated"  # same stage, new evidence: stored quietly, nobody is told
-
+from forumwatch.model import Change, Finding, Stage, StoredFinding, TopicKey, Transition
 
 # A rule whose finding carries on another rule's wait: an author's bump turns an `unanswered`
 # topic into `masked_silence`, but nobody answered, so nothing resolves and nothing reopens.
 CONTINUES = {"masked_silence": "unanswered"}
-
-
-@dataclass(frozen=True)
-class Transition:
-    change: Change
-    stored: StoredFinding  # the finding as it must be stored after this cycle
-    replaces: str | None = None  # the rule this finding continues (stored under it until now)
-
-    @property
-    def notifies(self) -> bool:
-        return self.change is not Change.UPDATED
 
 
 FindingKey = tuple[TopicKey, str]

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import Finding, Stage, Topic, TopicKey
+from forumwatch.model import Change, Finding, Stage, StoredFinding, Topic, TopicKey, Transition
 from forumwatch.notify.telegram import TelegramNotifier
-from forumwatch.store import Store, StoredFinding
+from forumwatch.store import Store
 
 REMINDER_MARK = "🔁 "
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import Stage
+from forumwatch.model import Change, Stage, Transition
 from rules.clock import wait_text
 
 RULE_TITLES = {

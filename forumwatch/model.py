@@ -191,3 +191,68 @@ class Finding:
 def waiting_hours(opened_at: datetime, now: datetime) -> float:
     """Hours waited since `opened_at`, none before it."""
     return max(0.0, (now - opened_at).total_seconds() / 3600)
+
+
+# --- records: what the store remembers of findings, credits and messages --------------------
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    finding: Finding
+    episode: int
+    first_seen_at: datetime
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    title: str
+    url: str
+    resolution: str = ""  # how it ended, e.g. "closed without an answer after 11 h of waiting"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One line of the credits ledger: a breached SLA stage of one wait, owed to the customer."""
+
+    key: TopicKey
+    stage: str  # acknowledge, diagnose or follow_up
+    wait_began: datetime
+    customer: str  # the topic's author
+    app_id: str
+    developers: tuple[str, ...]  # who was silent
+    amount: float
+    unit: str
+    booked_at: datetime
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    key: TopicKey
+    rule: str
+    stage: Stage
+    channel: str
+    recipient: str
+    message: str
+
+
+class Change(StrEnum):
+    OPENED = "opened"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    UPDATED = "updated"  # same stage, new evidence: stored quietly, nobody is told
+
+
+@dataclass(frozen=True)
+class Transition:
+    change: Change
+    stored: StoredFinding  # the finding as it must be stored after this cycle
+    replaces: str | None = None  # the rule this finding continues (stored under it until now)
+
+    @property
+    def notifies(self) -> bool:
+        return self.change is not Change.UPDATED

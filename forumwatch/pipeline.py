@@ -17,15 +17,27 @@ from datetime import UTC, datetime, timedelta
 from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
 from forumwatch.credits import credit_for
-from forumwatch.escalation import Change, Transition, transitions
+from forumwatch.escalation import transitions
 from forumwatch.followups import remind, warn
 from forumwatch.health import next_health
-from forumwatch.model import Finding, Post, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import (
+    Change,
+    Credit,
+    Finding,
+    OutboxMessage,
+    Post,
+    Stage,
+    StoredFinding,
+    Topic,
+    TopicKey,
+    TopicState,
+    Transition,
+)
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
 from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
-from forumwatch.store import Credit, OutboxMessage, Store, StoredFinding, StoreError, iso
+from forumwatch.store import Store, StoreError, iso
 from forumwatch.store_eval import TopicFacts
 from rules.answers import awaits_answers
 from rules.base import all_rules

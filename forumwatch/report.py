@@ -20,11 +20,10 @@ from rich.progress import TaskID
 from rich.table import Table
 
 from forumwatch.current import Current, Listed, Title, Titled, order, row_order
-from forumwatch.escalation import Change
 from forumwatch.messages import RULE_TITLES
-from forumwatch.model import Finding, PostKind, Stage, TopicKey, waiting_hours
+from forumwatch.model import Change, Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.pipeline import CycleReport, Progress
-from forumwatch.store import Credit, iso
+from forumwatch.store import iso
 from forumwatch.store_rows import evidence_json
 from forumwatch.telegram_text import plain_text
 from forumwatch.topic_history import history_command

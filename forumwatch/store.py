@@ -31,15 +31,21 @@ from urllib.parse import quote
 import sqlite_utils
 
 from forumwatch.health import ForumHealth
-from forumwatch.model import Post, Stage, Topic, TopicKey, TopicState
+from forumwatch.model import (
+    Credit,
+    OutboxMessage,
+    Post,
+    Stage,
+    StoredFinding,
+    Topic,
+    TopicKey,
+    TopicState,
+)
 from forumwatch.store_chats import ChatsMixin
 from forumwatch.store_eval import EvalMixin, StoredMarkers, topic_conditions
 from forumwatch.store_rows import (
     AUTHOR_KEY,
     TOPIC_KEY,
-    Credit,
-    OutboxMessage,
-    StoredFinding,
     author_row,
     finding_row,
     insert_sql,
@@ -54,11 +60,8 @@ from forumwatch.store_rows import (
 __all__ = [
     "SCHEMA_VERSION",
     "AlreadyRunning",
-    "Credit",
-    "OutboxMessage",
     "Store",
     "StoreError",
-    "StoredFinding",
     "iso",
     "parse_iso",
     "run_lock",

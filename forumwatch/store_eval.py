@@ -15,9 +15,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from forumwatch.model import Post, Topic, TopicKey, TopicState
+from forumwatch.model import Post, StoredFinding, Topic, TopicKey, TopicState
 from forumwatch.store_rows import (
-    StoredFinding,
     author_from_row,
     finding_row,
     insert_sql,

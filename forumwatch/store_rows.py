@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -17,6 +16,7 @@ from forumwatch.model import (
     PostKind,
     Role,
     Stage,
+    StoredFinding,
     Topic,
     TopicKey,
     TopicState,
@@ -29,50 +29,6 @@ def iso(moment: datetime | None) -> str | None:
 
 def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(frozen=True)
-class StoredFinding:
-    finding: Finding
-    episode: int
-    first_seen_at: datetime
-    escalated_at: datetime | None
-    resolved_at: datetime | None
-    title: str
-    url: str
-    resolution: str = ""  # how it ended, e.g. "closed without an answer after 11 h of waiting"
-
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
-
-@dataclass(frozen=True)
-class Credit:
-    """One line of the credits ledger: a breached SLA stage of one wait, owed to the customer."""
-
-    key: TopicKey
-    stage: str  # acknowledge, diagnose or follow_up
-    wait_began: datetime
-    customer: str  # the topic's author
-    app_id: str
-    developers: tuple[str, ...]  # who was silent
-    amount: float
-    unit: str
-    booked_at: datetime
-    title: str = ""
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    key: TopicKey
-    rule: str
-    stage: Stage
-    channel: str
-    recipient: str
-    message: str
 
 
 TOPIC_KEY = ("forum_id", "topic_id")

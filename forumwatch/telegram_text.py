@@ -18,8 +18,7 @@ from html import escape
 from typing import Literal, NamedTuple, Protocol
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import Evidence, Finding, Stage, TopicKey
+from forumwatch.model import Change, Evidence, Finding, Stage, TopicKey, Transition
 from rules.clock import wait_text
 from rules.reposts import first_asked_url
 

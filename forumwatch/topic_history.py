@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from forumwatch.config import Config
-from forumwatch.model import Topic, TopicKey
+from forumwatch.model import StoredFinding, Topic, TopicKey
 from forumwatch.roles import responders_for
-from forumwatch.store import Store, StoredFinding, iso
+from forumwatch.store import Store, iso
 from rules.history import Ticket, ticket
 from rules.reposts import find_requests
 

@@ -14,8 +14,8 @@ from digests.build import build_digest
 from digests.figures import percentile
 from digests.render import render_html, render_text
 from forumwatch.config import Config, load_config
-from forumwatch.model import Author, Finding, Post, Stage, Topic, TopicKey
-from forumwatch.store import Store, StoredFinding
+from forumwatch.model import Author, Finding, Post, Stage, StoredFinding, Topic, TopicKey
+from forumwatch.store import Store
 from tests.conftest import forumwatch
 
 DAY = date(2026, 3, 4)  # a Wednesday

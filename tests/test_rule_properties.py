@@ -17,28 +17,28 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.escalation import Change, FindingKey, transitions
+from forumwatch.escalation import FindingKey, transitions
 from forumwatch.model import (
     Author,
     BusinessHours,
+    Change,
     Finding,
     Post,
     PostKind,
     Responders,
     Role,
     Sla,
+    StoredFinding,
     Topic,
     TopicState,
 )
 from forumwatch.pipeline import evaluate_topics
 from forumwatch.roles import responders_for
-from forumwatch.store import StoredFinding
 from rules.answers import ACKNOWLEDGERS, CUSTOMERS
 from rules.base import all_rules
 
-PROPERTY_SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+# examples per property: the loaded profile's (tests/conftest.py: 200 under CI, 50 otherwise)
+PROPERTY_SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 FORUM = ForumConfig(
     id="forum.example",

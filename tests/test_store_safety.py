@@ -25,19 +25,12 @@ from forumwatch.model import (
     Post,
     Role,
     Stage,
+    StoredFinding,
     Topic,
     TopicKey,
     TopicState,
 )
-from forumwatch.store import (
-    SCHEMA,
-    SCHEMA_VERSION,
-    AlreadyRunning,
-    Store,
-    StoredFinding,
-    StoreError,
-    run_lock,
-)
+from forumwatch.store import SCHEMA, SCHEMA_VERSION, AlreadyRunning, Store, StoreError, run_lock
 
 CUSTOMER = Author("olena_k", "Olena")
 

@@ -9,9 +9,17 @@ from html.parser import HTMLParser
 
 import pytest
 
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import Evidence, Finding, PostKind, Role, Stage, TopicKey
-from forumwatch.store_rows import StoredFinding
+from forumwatch.model import (
+    Change,
+    Evidence,
+    Finding,
+    PostKind,
+    Role,
+    Stage,
+    StoredFinding,
+    TopicKey,
+    Transition,
+)
 from forumwatch.telegram_text import (
     ForumHome,
     Links,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.escalation import Transition
-from forumwatch.model import Finding, Stage
-from forumwatch.store import OutboxMessage, Store
+from forumwatch.model import Finding, OutboxMessage, Stage, Transition
+
+if TYPE_CHECKING:  # the protocol names the store; only notifiers that send use it
+    from forumwatch.store import Store
 
 
 class DeliveryError(Exception):
@@ -50,7 +51,7 @@ class Notifier(Protocol):
         ...
 
 
-NotifierFactory = Callable[[Config, Store | None], Notifier | None]  # None: not configured
+NotifierFactory = Callable[[Config, "Store | None"], Notifier | None]  # None: not configured
 _CHANNELS: dict[str, NotifierFactory] = {}
 
 

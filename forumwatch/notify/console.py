@@ -9,11 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.escalation import Transition
 from forumwatch.messages import notice_text
-from forumwatch.model import Finding, Stage
+from forumwatch.model import Finding, OutboxMessage, Stage, Transition
 from forumwatch.notify.base import register
-from forumwatch.store import OutboxMessage, Store
+from forumwatch.store import Store
 
 _STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
 

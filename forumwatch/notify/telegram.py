@@ -20,10 +20,18 @@ if TYPE_CHECKING:
     from telegram import Bot
 
 from forumwatch.config import Config, ForumConfig, TelegramConfig
-from forumwatch.escalation import Change, Transition
-from forumwatch.model import Finding, PostKind, Stage, Topic, TopicKey
+from forumwatch.model import (
+    Change,
+    Finding,
+    OutboxMessage,
+    PostKind,
+    Stage,
+    Topic,
+    TopicKey,
+    Transition,
+)
 from forumwatch.notify.base import DeliveryError, RecipientGone, register
-from forumwatch.store import OutboxMessage, Store
+from forumwatch.store import Store
 from forumwatch.store_chats import ChatRole
 from forumwatch.telegram_text import (
     BURST_LISTED,
