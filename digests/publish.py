@@ -56,7 +56,7 @@ async def _tell_chats(config: Config, chats: list[int], text: str) -> str | None
     assert config.telegram is not None
     from telegram.error import TelegramError  # python-telegram-bot: only when it sends
 
-    from forumwatch.notify.telegram import make_bot
+    from forumwatch.telegram_bot.notifier import make_bot
 
     try:
         async with make_bot(config.telegram) as bot:

@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from digests.build import SCORECARD_DAYS, Digest
 from digests.chart import trend_svg
-from forumwatch.messages import RULE_TITLES
 from forumwatch.model import Finding
+from forumwatch.notify.messages import RULE_TITLES
 from rules.clock import wait_text
 
 

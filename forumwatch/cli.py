@@ -19,7 +19,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from forumwatch.bot import new_invite
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
 from forumwatch.current import current_findings, judge_now
 from forumwatch.freshness import stale_warnings
@@ -37,6 +36,7 @@ from forumwatch.report import (
 from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 from forumwatch.store_chats import ChatRole
+from forumwatch.telegram_bot.commands import new_invite
 
 CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
 NOW_HELP = (
@@ -333,7 +333,7 @@ async def _bot_username(config: Config) -> str | None:
     """The bot's @username for the invite link; None when Telegram cannot be reached."""
     from telegram.error import TelegramError
 
-    from forumwatch.notify.telegram import make_bot
+    from forumwatch.telegram_bot.notifier import make_bot
 
     assert config.telegram is not None
     try:

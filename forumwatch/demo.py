@@ -26,7 +26,8 @@ from forumwatch.sample_forum.demo_scenario import (
 )
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store, run_lock
-from forumwatch.telegram_text import finding_message, plain_text, summary_message
+from forumwatch.telegram_bot.split import plain_text
+from forumwatch.telegram_bot.text import finding_message, summary_message
 
 
 def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:

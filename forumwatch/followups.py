@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from forumwatch.model import Change, Finding, Stage, StoredFinding, Topic, TopicKey, Transition
-from forumwatch.notify.telegram import TelegramNotifier
 from forumwatch.store import Store
+from forumwatch.telegram_bot.notifier import TelegramNotifier
 
 REMINDER_MARK = "🔁 "
 

@@ -34,11 +34,11 @@ from forumwatch.model import (
     Transition,
 )
 from forumwatch.notify.base import Notifier, RecipientGone, notifiers
-from forumwatch.notify.telegram import CHANNEL, TelegramNotifier, make_bot
 from forumwatch.resolution import resolution_text
 from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
 from forumwatch.store import Store, StoreError, iso
 from forumwatch.store_eval import TopicFacts
+from forumwatch.telegram_bot.notifier import CHANNEL, TelegramNotifier, make_bot
 from rules.answers import awaits_answers
 from rules.base import all_rules
 from rules.bursts import LASTS as BURST_LASTS
@@ -854,7 +854,7 @@ async def answer_commands(store: Store, config: Config, now: datetime) -> str | 
     """Answer the bot commands sent since the last run; an error message when Telegram failed."""
     from telegram.error import InvalidToken, TelegramError
 
-    from forumwatch.bot_updates import answer_updates
+    from forumwatch.telegram_bot.updates import answer_updates
 
     assert config.telegram is not None
     bot = make_bot(config.telegram)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from forumwatch.bot import Incoming, handle
 from forumwatch.config import load_config
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
+from forumwatch.telegram_bot.commands import Incoming, handle
 from tests.conftest import NOW, ROOT
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import PARTNER, TOKEN, invite, run, telegram_config

@@ -24,7 +24,6 @@ from forumwatch import incremental as incremental_module
 from forumwatch.config import Config, load_config
 from forumwatch.current import current_findings, judge_now
 from forumwatch.model import Finding, Topic, TopicState
-from forumwatch.notify import telegram
 from forumwatch.pipeline import evaluate_forum, run_cycle
 from forumwatch.report import finding_json, findings_json
 from forumwatch.sample_forum.scenario import (
@@ -37,8 +36,9 @@ from forumwatch.sample_forum.scenario import (
 )
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
+from forumwatch.telegram_bot import notifier as telegram
 from rules.silence import summary_at
-from tests.conftest import NOW, write_config
+from tests.conftest import FULL, NOW, write_config
 from tests.telegram_standin import BotApiStandIn
 
 TOKEN = "123456:TEST-incremental-token"
@@ -167,9 +167,13 @@ def _contents(database: Path) -> dict[str, list[tuple[object, ...]]]:
         }
 
 
+# polls per scenario: twelve under CI; without CI the first six of the same twelve (conftest)
+CYCLES = 12 if FULL else 6
+
+
 def _moments(rng: random.Random) -> Iterator[datetime]:
     now = NOW
-    for _ in range(12):
+    for _ in range(CYCLES):
         yield now
         now += rng.choice(
             [timedelta(minutes=7), timedelta(minutes=40), timedelta(hours=2, minutes=5),

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from forumwatch import bot
-from forumwatch.bot import Incoming, handle
 from forumwatch.config import load_config
-from forumwatch.notify.telegram import forum_homes
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
-from forumwatch.telegram_text import Links
+from forumwatch.telegram_bot import status as status_module
+from forumwatch.telegram_bot.commands import Incoming, handle
+from forumwatch.telegram_bot.links import Links
+from forumwatch.telegram_bot.notifier import forum_homes
 from tests.conftest import NOW
 from tests.telegram_standin import BotApiStandIn
 from tests.test_telegram import (
@@ -142,7 +142,7 @@ def test_status_total_and_the_rest_count_topics_not_findings(
     config = telegram_config(tmp_path, demo_site.url, telegram.url, language="uk")
     run(config, NOW)
     monkeypatch.setenv("FW_TELEGRAM_TOKEN", TOKEN)
-    monkeypatch.setattr(bot, "STATUS_LISTED", 3)
+    monkeypatch.setattr(status_module, "STATUS_LISTED", 3)
     store = Store(tmp_path / "forumwatch.db")
     try:
         replies = handle(store, load_config(config), Incoming(QUALITY, "/status"), NOW)

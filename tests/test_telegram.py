@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from forumwatch.bot import STATUS_LISTED
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
+from forumwatch.telegram_bot.status import STATUS_LISTED
 from tests.conftest import NOW, ROOT, forumwatch, write_config
 from tests.telegram_standin import BotApiStandIn
 

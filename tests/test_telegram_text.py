@@ -20,15 +20,12 @@ from forumwatch.model import (
     TopicKey,
     Transition,
 )
-from forumwatch.telegram_text import (
-    ForumHome,
-    Links,
+from forumwatch.telegram_bot.links import ForumHome, Links, rebase_url
+from forumwatch.telegram_bot.split import html_length, split_message
+from forumwatch.telegram_bot.text import (
     StatusTopic,
     finding_message,
-    html_length,
-    rebase_url,
     rule_words,
-    split_message,
     status_lines,
     status_messages,
     summary_message,
@@ -375,7 +372,7 @@ def test_summary_message(count: int, language: str, text: str) -> None:
 
 
 def test_the_bot_speaks_every_configured_language_completely() -> None:
-    from forumwatch.bot import _TEXT
+    from forumwatch.telegram_bot.phrases import REPLIES as _TEXT
 
     for language in ("uk", "ru"):
         assert set(_TEXT[language]) == set(_TEXT["en"]), language
@@ -635,7 +632,7 @@ def test_status_counts_topics_in_its_heading_and_rest() -> None:
 
 
 def test_every_notification_phrase_exists_in_every_language() -> None:
-    from forumwatch.telegram_text import _PHRASES
+    from forumwatch.telegram_bot.phrases import PHRASES as _PHRASES
 
     for language in ("uk", "ru"):
         assert set(_PHRASES[language]) == set(_PHRASES["en"]), language

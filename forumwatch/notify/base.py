@@ -66,7 +66,7 @@ def register(channel: str) -> Callable[[NotifierFactory], NotifierFactory]:
 def notifiers(config: Config, store: Store | None = None) -> list[Notifier]:
     """The notifiers this config turns on, in a stable order."""
     import forumwatch.notify.console
-    import forumwatch.notify.telegram  # noqa: F401
+    import forumwatch.telegram_bot.notifier  # noqa: F401
 
     active = (factory(config, store) for _, factory in sorted(_CHANNELS.items()))
     return [n for n in active if n is not None]

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.messages import notice_text
 from forumwatch.model import Finding, OutboxMessage, Stage, Transition
 from forumwatch.notify.base import register
+from forumwatch.notify.messages import notice_text
 from forumwatch.store import Store
 
 _STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}

@@ -16,9 +16,9 @@ from telegram import Bot, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from forumwatch.bot import CHANGING, Incoming, command_of, handle
 from forumwatch.config import Config
 from forumwatch.store import Store
+from forumwatch.telegram_bot.commands import CHANGING, Incoming, command_of, handle
 
 MAX_UPDATES_PER_RUN = 1000  # a backlog larger than this is read on by the next run
 _ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}

@@ -33,10 +33,9 @@ from forumwatch.model import (
 from forumwatch.notify.base import DeliveryError, RecipientGone, register
 from forumwatch.store import Store
 from forumwatch.store_chats import ChatRole
-from forumwatch.telegram_text import (
+from forumwatch.telegram_bot.links import ForumHome, Links
+from forumwatch.telegram_bot.text import (
     BURST_LISTED,
-    ForumHome,
-    Links,
     burst_topics,
     finding_message,
     summary_message,
