@@ -474,8 +474,8 @@ def child_cold(url: str) -> dict[str, Any]:
     import httpx
 
     from bench.store_fill import write_config as config_at
-    from forumwatch import pipeline
     from forumwatch.config import load_config
+    from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store
     from scrapers import discourse_parse as parse
     from scrapers.base import TopicSummary
@@ -487,7 +487,7 @@ def child_cold(url: str) -> dict[str, Any]:
         store = Store(config.database)
         control(url, "reset")
         started, cpu_started = time.perf_counter(), time.process_time()
-        report = pipeline.run_cycle(store, config, BASE + timedelta(minutes=1), active=[])
+        report = run_cycle(store, config, BASE + timedelta(minutes=1), active=[])
         cycle_wall = time.perf_counter() - started
         cycle_cpu = time.process_time() - cpu_started
         store.close()
@@ -562,15 +562,15 @@ def client_categories(url: str) -> bytes:
 def child_steady(config_path: str) -> dict[str, Any]:
     """CPU of one more nothing-changed cycle like `forumwatch run --now`, in process: the
     cycle's own work, without the interpreter's start-up and imports."""
-    from forumwatch import pipeline
     from forumwatch.config import load_config
+    from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store, run_lock
 
     config = load_config(Path(config_path))
     with run_lock(config.database):
         store = Store(config.database)
         started = time.process_time()
-        pipeline.run_cycle(store, config, BASE + timedelta(minutes=1, seconds=30), active=[])
+        run_cycle(store, config, BASE + timedelta(minutes=1, seconds=30), active=[])
         cpu = time.process_time() - started
         store.close()
     return {"cpu": cpu}
@@ -578,8 +578,8 @@ def child_steady(config_path: str) -> dict[str, Any]:
 
 def child_profile(config_path: str) -> dict[str, Any]:
     """A nothing-changed cycle like `forumwatch run --now`, in process, under cProfile."""
-    from forumwatch import pipeline
     from forumwatch.config import load_config
+    from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store, run_lock
 
     config = load_config(Path(config_path))
@@ -587,7 +587,7 @@ def child_profile(config_path: str) -> dict[str, Any]:
     with run_lock(config.database):
         store = Store(config.database)
         profiler.enable()
-        pipeline.run_cycle(store, config, BASE + timedelta(minutes=2), active=[])
+        run_cycle(store, config, BASE + timedelta(minutes=2), active=[])
         profiler.disable()
         store.close()
     stats = pstats.Stats(profiler, stream=io.StringIO())

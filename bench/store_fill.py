@@ -3,9 +3,9 @@
 Rows are made with forumwatch's own mapping (store_rows.topic_row/post_row/author_row) from the
 Topic objects the Discourse parser would build, written with executemany in big transactions.
 Findings, group members, the full-scan mark and a run row then come from the product itself
-(pipeline._apply over the stored topics at the forum's `BASE`, as a first cycle would), so the
-store looks like one that has been polling the forum: a later cycle against bench.synthetic
-at the same N finds every marker unchanged.
+(cycle.run.judge_and_tell over the stored topics at the forum's `BASE`, as a first cycle
+would), so the store looks like one that has been polling the forum: a later cycle against
+bench.synthetic at the same N finds every marker unchanged.
 
 Cached as bench/.cache/store-<N>-v<VERSION>.db; topic URLs name PLACEHOLDER, which
 `copy_store` replaces with the server's URL.
@@ -92,17 +92,17 @@ forums:
 def pacing_off() -> None:
     """In this process only: forumwatch polls without the politeness delay (the config's
     floor is 20 requests/s; `requests_per_second: 0` means no spacing in PoliteClient)."""
-    from forumwatch import pipeline
+    from forumwatch.cycle import poll
 
-    if getattr(pipeline.settings_for, "bench_unpaced", False):
+    if getattr(poll.settings_for, "bench_unpaced", False):
         return
-    original = pipeline.settings_for
+    original = poll.settings_for
 
     def unpaced(forum: ForumConfig) -> ForumSettings:
         return dataclasses.replace(original(forum), requests_per_second=0.0)
 
     unpaced.bench_unpaced = True  # type: ignore[attr-defined]
-    pipeline.settings_for = unpaced
+    poll.settings_for = unpaced
 
 
 def author(username: str) -> Author:
@@ -168,7 +168,7 @@ def _batches(model: Model) -> Iterator[range]:
 
 def fill(path: Path, topics: int, base_url: str = PLACEHOLDER) -> dict[str, int]:
     """Write the forum's topics, posts and authors, then let forumwatch judge them once."""
-    from forumwatch import pipeline  # the product's own first-cycle bookkeeping
+    from forumwatch.cycle import results, run  # the product's own first-cycle bookkeeping
 
     model = Model(topics)
     store = Store(path)
@@ -198,14 +198,14 @@ def fill(path: Path, topics: int, base_url: str = PLACEHOLDER) -> dict[str, int]
     forum = config.forums[0]
     started = datetime.now(UTC)
     with store.transaction():
-        changes = pipeline._apply(store, forum, config, BASE, [], backlog=True)
+        changes = run.judge_and_tell(store, forum, config, BASE, [], backlog=True)
         store.full_scan_done(FORUM_ID, BASE)
         # what the real first (full) cycle keeps for the next ones: the category slugs
         store.save_category_slugs(FORUM_ID, {c: f"app-{c}" for c in range(1, APPS + 1)})
     counts["findings"] = sum(1 for c in changes if c.stored.is_open)
-    report = pipeline.CycleReport(now=BASE, dry_run=False)
-    report.forums.append(pipeline.ForumResult(FORUM_ID, topics_listed=topics))
-    store.record_run(started, BASE, "ok", pipeline.summary(report))
+    report = results.CycleReport(now=BASE, dry_run=False)
+    report.forums.append(results.ForumResult(FORUM_ID, topics_listed=topics))
+    store.record_run(started, BASE, "ok", results.summary(report))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return counts
@@ -253,7 +253,7 @@ def copy_store(topics: int, folder: Path, url: str) -> Path:
 
 def verify(topics: int) -> None:
     """Compare the filled store with one a real cold cycle wrote from the server."""
-    from forumwatch import pipeline
+    from forumwatch.cycle.run import run_cycle
 
     with tempfile.TemporaryDirectory() as tmp, SyntheticForum(topics) as server:
         folder = Path(tmp)
@@ -261,7 +261,7 @@ def verify(topics: int) -> None:
         config: Config = load_config(write_config(folder / "real", server.url, console=False))
         real = Store(config.database)
         pacing_off()
-        pipeline.run_cycle(real, config, BASE, active=[])
+        run_cycle(real, config, BASE, active=[])
         real.close()
         fill(folder / "filled.db", topics, server.url)
         a = sqlite3.connect(config.database)

@@ -23,8 +23,8 @@ from digests.figures import (
     timing_from_facts,
 )
 from forumwatch.config import AppConfig, Config, ForumConfig
-from forumwatch.current import Title, current_findings, judged_by
-from forumwatch.incremental import BATCH_TOPICS
+from forumwatch.cycle.current import Title, current_findings, judged_by
+from forumwatch.cycle.incremental import BATCH_TOPICS
 from forumwatch.model import Credit, Finding, Stage, StoredFinding, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Store

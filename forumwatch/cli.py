@@ -20,9 +20,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from forumwatch.config import Config, ConfigError, default_config_path, load_config
-from forumwatch.current import current_findings, judge_now
+from forumwatch.cycle.current import current_findings, judge_now
+from forumwatch.cycle.results import CycleReport
+from forumwatch.cycle.run import run_cycle, why_dry_run
 from forumwatch.freshness import stale_warnings
-from forumwatch.pipeline import CycleReport, run_cycle, why_dry_run
 from forumwatch.report import (
     credits_csv,
     credits_table,

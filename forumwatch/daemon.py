@@ -19,7 +19,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.pipeline import CycleReport, answer_commands, run_cycle
+from forumwatch.cycle.deliver import answer_commands
+from forumwatch.cycle.results import CycleReport
+from forumwatch.cycle.run import run_cycle
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 
 COMMANDS_EVERY_SECONDS = 3  # how soon a chat's command is answered

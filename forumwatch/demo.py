@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.padding import Padding
 
 from forumwatch.config import Config, load_config
-from forumwatch.current import current_findings
+from forumwatch.cycle.current import current_findings
+from forumwatch.cycle.outbox import told_with_its_burst
+from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Change, TopicKey, Transition
-from forumwatch.pipeline import run_cycle, told_with_its_burst
 from forumwatch.report import findings_table, summary_lines
 from forumwatch.roles import responders_for
 from forumwatch.sample_forum.demo_scenario import (

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from forumwatch.config import ForumConfig
+from forumwatch.cycle.poll import settings_for
 from forumwatch.model import Topic
-from forumwatch.pipeline import settings_for
 from forumwatch.roles import responders_for
 from scrapers.base import ScrapeError, TopicSummary, scraper_for
 

@@ -19,10 +19,10 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
-from forumwatch.current import Current, Listed, Title, Titled, order, row_order
+from forumwatch.cycle.current import Current, Listed, Title, Titled, order, row_order
+from forumwatch.cycle.results import CycleReport, Progress
 from forumwatch.model import Change, Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.notify.messages import RULE_TITLES
-from forumwatch.pipeline import CycleReport, Progress
 from forumwatch.store import iso
 from forumwatch.store_rows import evidence_json
 from forumwatch.telegram_bot.split import plain_text

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from forumwatch.cycle.resolution import resolution_text
 from forumwatch.model import ClosingWords, Responders
-from forumwatch.resolution import resolution_text
 from rules.history import ticket
 from tests.rule_scenarios import (
     CUSTOMER,

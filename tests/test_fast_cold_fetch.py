@@ -14,8 +14,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from forumwatch.config import load_config
+from forumwatch.cycle.run import run_cycle
 from forumwatch.model import TopicKey
-from forumwatch.pipeline import run_cycle
 from forumwatch.sample_forum.scenario import SampleCategory, SampleForum, SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store

@@ -20,11 +20,12 @@ import orjson
 import pytest
 
 from digests.build import Timings
-from forumwatch import incremental as incremental_module
 from forumwatch.config import Config, load_config
-from forumwatch.current import current_findings, judge_now
+from forumwatch.cycle import incremental as incremental_module
+from forumwatch.cycle.current import current_findings, judge_now
+from forumwatch.cycle.judge import evaluate_forum
+from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Finding, Topic, TopicState
-from forumwatch.pipeline import evaluate_forum, run_cycle
 from forumwatch.report import finding_json, findings_json
 from forumwatch.sample_forum.scenario import (
     SMALL_ACTION,

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from forumwatch.config import Config, ForumConfig
+from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.model import Author, Post, Topic
-from forumwatch.pipeline import evaluate_forum
 from tests.rule_scenarios import CUSTOMER, DEVELOPER, INTEGRATOR, START, Thread, hours
 
 FORUM = ForumConfig(

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from forumwatch.config import Config, ForumConfig
-from forumwatch.escalation import FindingKey, transitions
+from forumwatch.cycle.escalation import FindingKey, transitions
+from forumwatch.cycle.judge import evaluate_topics
 from forumwatch.model import (
     Author,
     BusinessHours,
@@ -32,7 +33,6 @@ from forumwatch.model import (
     Topic,
     TopicState,
 )
-from forumwatch.pipeline import evaluate_topics
 from forumwatch.roles import responders_for
 from rules.answers import ACKNOWLEDGERS, CUSTOMERS
 from rules.base import all_rules

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from forumwatch import incremental
 from forumwatch.config import Config, ForumConfig
+from forumwatch.cycle import incremental
+from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.model import Finding, StoredFinding, Topic, TopicKey
-from forumwatch.pipeline import evaluate_forum
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
 from forumwatch.store_eval import LightTopic

@@ -1,0 +1,1 @@
+"""One forum-watching cycle and its parts: poll, save, judge, record, tell, deliver."""
