@@ -1,8 +1,10 @@
-"""Shared test parts: a real sample forum on loopback, a config file pointing at it, the CLI."""
+"""Shared test parts: a real sample forum on loopback, a config file pointing at it, the CLI; and
+how thorough a run is (FULL: everything at CI strength when `CI` is set)."""
 
 from __future__ import annotations
 
 import os
+import socketserver
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,12 +12,46 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from forumwatch.sample_forum.demo_scenario import demo_forum
 from forumwatch.sample_forum.server import SampleForumServer
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
 ROOT = Path(__file__).resolve().parent.parent
+
+# CI (CI=true, see .ci/run) runs every sweep at full strength. A run without it keeps the slow
+# sweeps short so that a newcomer's `python -m pytest` takes a couple of minutes: property tests
+# try fewer examples and the incremental-vs-full comparison polls fewer cycles (the first cycles
+# of the same scenario). `CI=1 .venv/bin/python -m pytest` runs what CI runs.
+FULL = bool(os.environ.get("CI"))
+
+# Hypothesis profiles: "ci" is Hypothesis's own (loaded when CI is set: derandomized, no example
+# database) with 200 examples a property; "dev" tries 50 and remembers failing examples in
+# .hypothesis/. `--hypothesis-profile=ci` picks one explicitly.
+settings.register_profile("ci", settings.get_profile("ci"), max_examples=200)
+settings.register_profile(
+    "dev", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if FULL else "dev")
+
+# The loopback servers the tests run (sample forum, Bot API stand-in, hostile and HTML sites) are
+# http.server handlers: they write a response's headers and its body separately, and with
+# Nagle's algorithm on, each response after the first on a kept-alive connection waited for the
+# client's delayed ACK: 43 ms a request instead of 2 ms.
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """Workers for `-n auto` (pyproject.toml's addopts): two a core, at most 16. Most tests
+    spend about half their time waiting (a loopback server, a `forumwatch` subprocess starting,
+    Telegram's pacing), so one worker a core left the cores idle; past 16, workers only add
+    start-up time. PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides instead (None: xdist's
+    own hook reads it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return min(2 * len(os.sched_getaffinity(0)), 16)
+
 
 CONFIG_TEMPLATE = """\
 database: {database}

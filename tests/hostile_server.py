@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import struct
 import threading
 import time
 import zlib
@@ -24,11 +25,21 @@ MIB = 1024 * 1024
 
 @functools.cache
 def gzip_bomb_bytes(inflated_mib: int) -> bytes:
-    """A gzip body of `inflated_mib` MiB of zeros, built a MiB at a time (about 1 KB per MiB)."""
+    """A gzip body of `inflated_mib` MiB of zeros, about 1 KB per MiB.
+
+    Each MiB ends with a full flush, which resets the compressor: every MiB after the first
+    compresses to the same bytes, so they are compressed once and repeated (0.4 s for 1 GiB,
+    not 6 s), and the gzip trailer (CRC-32 and length) is written for the whole body."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     zeros = bytes(MIB)
-    parts = [packer.compress(zeros) for _ in range(inflated_mib)]
-    return b"".join(parts) + packer.flush()
+    first = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)  # with the gzip header
+    repeated = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+    final_block = packer.flush(zlib.Z_FINISH)[:-8]  # an empty last block, without its trailer
+    crc = 0
+    for _ in range(inflated_mib):
+        crc = zlib.crc32(zeros, crc)
+    trailer = struct.pack("<II", crc, inflated_mib * MIB & 0xFFFFFFFF)
+    return first + repeated * (inflated_mib - 1) + final_block + trailer
 
 
 def gzip_bomb(inflated_mib: int) -> Behaviour:

@@ -238,8 +238,9 @@ def test_findings_table_shows_links_and_who_is_silent(config_path: Path) -> None
     assert "/t/" in result.stdout and "vendor_petro" in result.stdout
 
 
-def test_demo_shows_every_rule_a_repost_and_a_burst() -> None:
-    result = forumwatch("demo")
+def test_demo_shows_every_rule_a_repost_and_a_burst(tmp_path: Path) -> None:
+    # the demo keeps its digest under the temp folder: this test's own, not a shared /tmp one
+    result = forumwatch("demo", env={"TMPDIR": str(tmp_path)})
 
     assert result.returncode == 0, result.stderr
     for label in ("unanswered", "masked_silence", "no_diagnosis", "follow_up_ignored"):

@@ -29,6 +29,7 @@ if CHROMIUM is None:
     )
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+pytestmark = pytest.mark.xdist_group("chromium")  # one browser at a time, on one xdist worker
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
@@ -69,7 +70,10 @@ def test_console_errors_are_detected_so_the_check_can_fail(tmp_path: Path) -> No
 
 def test_demo_digest_renders_in_chromium(tmp_path: Path) -> None:
     kept = tmp_path / "demo"
-    assert forumwatch("demo", "--keep", str(kept), "--now", NOW.isoformat()).returncode == 0
+    demo = forumwatch(  # its digest goes under TMPDIR: this test's folder, not a shared one
+        "demo", "--keep", str(kept), "--now", NOW.isoformat(), env={"TMPDIR": str(tmp_path)}
+    )
+    assert demo.returncode == 0, demo.stderr
     out = tmp_path / "out"
     result = forumwatch(
         "digest", "-c", str(kept / "config.yaml"), "--date", "2026-03-04", "--out", str(out)

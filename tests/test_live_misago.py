@@ -26,6 +26,7 @@ from scrapers.profile import load_profile
 from tests.live.misago import MisagoForum, misago_forum
 
 __all__ = ["misago_forum"]  # the session fixture, imported to be found by pytest
+pytestmark = pytest.mark.xdist_group("live-misago")  # one xdist worker: one install, one forum
 
 FORUMWATCH = Path(sys.executable).parent / "forumwatch"
 CONFIG = """\

@@ -14,6 +14,9 @@ import pytest
 from tests.conftest import forumwatch
 from tests.live.spirit import SpiritForum, spirit_forum  # noqa: F401
 
+# both Spirit files run on one xdist worker: one engine install, one session forum
+pytestmark = pytest.mark.xdist_group("live-spirit")
+
 USERS = {"dev_olena": False, "mod_quality": True, "client_ivan": False}
 USERS |= {"client_maria": False, "partner_taras": False}
 

@@ -11,6 +11,9 @@ from bs4 import BeautifulSoup, Tag
 
 from tests.live.spirit import SpiritForum, spirit_forum  # noqa: F401
 
+# both Spirit files run on one xdist worker: one engine install, one session forum
+pytestmark = pytest.mark.xdist_group("live-spirit")
+
 PROFILE = yaml.safe_load(
     (Path(__file__).resolve().parents[1] / "scrapers/profiles/spirit.yaml").read_text()
 )

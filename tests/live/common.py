@@ -8,6 +8,7 @@ part is a failure, never a silent skip.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -68,18 +69,21 @@ def run(command: Sequence[str | Path], **kwargs: object) -> subprocess.Completed
 def engine_venv(name: str, requirements: Sequence[str]) -> Path:
     """The python of a virtualenv at LIVE_DIR/name holding `requirements`, made once and kept.
 
-    A marker file records what was installed, so a changed requirement list reinstalls.
+    A marker file records what was installed, so a changed requirement list reinstalls. A lock
+    file keeps two pytest processes (xdist workers, two runs) from installing it at once.
     """
     venv = LIVE_DIR / name
     python = venv / "bin" / "python"
     marker = venv / ".forumwatch-installed"
     wanted = "\n".join(requirements)
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
-        return python
     LIVE_DIR.mkdir(parents=True, exist_ok=True)
-    run([sys.executable, "-m", "venv", "--clear", venv])
-    run([python, "-m", "pip", "install", "-q", *requirements])
-    marker.write_text(wanted)
+    with (LIVE_DIR / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if python.exists() and marker.exists() and marker.read_text() == wanted:
+            return python
+        run([sys.executable, "-m", "venv", "--clear", venv])
+        run([python, "-m", "pip", "install", "-q", *requirements])
+        marker.write_text(wanted)
     return python
 
 
