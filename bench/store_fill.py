@@ -1,6 +1,6 @@
 """Fill a real forumwatch store with the synthetic forum's N topics, fast, and cache it.
 
-Rows are made with forumwatch's own mapping (store_rows.topic_row/post_row/author_row) from the
+Rows are made with forumwatch's own mapping (store.rows.topic_row/post_row/author_row) from the
 Topic objects the Discourse parser would build, written with executemany in big transactions.
 Findings, group members, the full-scan mark and a run row then come from the product itself
 (cycle.run.judge_and_tell over the stored topics at the forum's `BASE`, as a first cycle
@@ -46,7 +46,7 @@ from bench.synthetic import (
 from forumwatch.config import Config, ForumConfig, load_config
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from forumwatch.store import Store
-from forumwatch.store_rows import author_row, post_row, topic_row
+from forumwatch.store.rows import author_row, post_row, topic_row
 from scrapers.base import ForumSettings
 
 VERSION = 2  # bump when the model or the mapping changes: old caches are ignored

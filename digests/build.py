@@ -28,9 +28,10 @@ from forumwatch.cycle.incremental import BATCH_TOPICS
 from forumwatch.model import Credit, Finding, Stage, StoredFinding, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Store
-from forumwatch.store_chats import ChatRole
-from forumwatch.store_eval import LightTopic, chunks
-from forumwatch.store_rows import stored_finding_from_row
+from forumwatch.store.chats import ChatRole
+from forumwatch.store.db import chunks
+from forumwatch.store.evaluation import LightTopic
+from forumwatch.store.rows import stored_finding_from_row
 from rules.silence import summary_at
 
 LISTED = 100  # ignored topics listed by name; the rest are counted (`forumwatch findings`)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from forumwatch.model import Responders, Sla, Topic, TopicKey, TopicState
-from forumwatch.store_eval import LightTopic
+from forumwatch.store.evaluation import LightTopic
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, awaits_answers, first_answer
 from rules.base import as_of
 from rules.clock import deadline

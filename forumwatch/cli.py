@@ -36,7 +36,7 @@ from forumwatch.report import (
 )
 from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
-from forumwatch.store_chats import ChatRole
+from forumwatch.store.chats import ChatRole
 from forumwatch.telegram_bot.commands import new_invite
 
 CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."

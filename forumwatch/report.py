@@ -24,7 +24,7 @@ from forumwatch.cycle.results import CycleReport, Progress
 from forumwatch.model import Change, Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.notify.messages import RULE_TITLES
 from forumwatch.store import iso
-from forumwatch.store_rows import evidence_json
+from forumwatch.store.rows import evidence_json
 from forumwatch.telegram_bot.split import plain_text
 from forumwatch.topic_history import history_command
 from rules.clock import wait_text

@@ -21,8 +21,8 @@ from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.model import Finding, StoredFinding, Topic, TopicKey
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
-from forumwatch.store_eval import LightTopic
-from forumwatch.store_rows import stored_finding_from_row
+from forumwatch.store.evaluation import LightTopic
+from forumwatch.store.rows import stored_finding_from_row
 from rules.bursts import LASTS as BURST_LASTS
 from rules.silence import summary_at
 
@@ -61,7 +61,7 @@ def order(listed: Listed) -> tuple[datetime, str, str, str]:
 
 
 def row_order(row: sqlite3.Row) -> tuple[datetime, str, str, str]:
-    """`order` of a stored finding's row (store_eval.LISTING_ORDER, as the SQL sorts it)."""
+    """`order` of a stored finding's row (store.listings.LISTING_ORDER, as the SQL sorts it)."""
     return datetime.fromisoformat(row["opened_at"]), row["forum_id"], row["topic_id"], row["rule"]
 
 

@@ -24,7 +24,7 @@ from forumwatch.config import Config, ForumConfig
 from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store
-from forumwatch.store_eval import LightTopic, TopicFacts
+from forumwatch.store.evaluation import LightTopic, TopicFacts
 from rules.answers import ACKNOWLEDGERS, DIAGNOSERS, first_answer, started_by_responder
 from rules.base import Rule, as_of
 from rules.bursts import BurstSettings, burst_finding, find_bursts

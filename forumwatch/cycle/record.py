@@ -28,7 +28,7 @@ from forumwatch.model import (
 from forumwatch.notify.base import Notifier
 from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
 from forumwatch.store import Store
-from forumwatch.store_eval import TopicFacts
+from forumwatch.store.evaluation import TopicFacts
 from forumwatch.telegram_bot.notifier import TelegramNotifier
 from rules.base import all_rules
 from rules.bursts import LASTS as BURST_LASTS

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from forumwatch.config import Config, parse_duration
 from forumwatch.model import TopicKey
 from forumwatch.store import Store
-from forumwatch.store_chats import Chat, ChatRole, Invite, Subscription
+from forumwatch.store.chats import Chat, ChatRole, Invite, Subscription
 from forumwatch.telegram_bot.phrases import REPLIES
 from forumwatch.telegram_bot.status import by_topic, open_in_scope, status_reply
 from forumwatch.telegram_bot.text import summary_message

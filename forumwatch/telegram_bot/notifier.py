@@ -32,7 +32,7 @@ from forumwatch.model import (
 )
 from forumwatch.notify.base import DeliveryError, RecipientGone, register
 from forumwatch.store import Store
-from forumwatch.store_chats import ChatRole
+from forumwatch.store.chats import ChatRole
 from forumwatch.telegram_bot.links import ForumHome, Links
 from forumwatch.telegram_bot.text import (
     BURST_LISTED,

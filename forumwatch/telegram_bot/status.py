@@ -10,7 +10,7 @@ from forumwatch.config import Config, ForumConfig
 from forumwatch.model import Finding, StoredFinding, TopicKey
 from forumwatch.roles import app_of
 from forumwatch.store import Store
-from forumwatch.store_chats import Chat, ChatRole, Subscription
+from forumwatch.store.chats import Chat, ChatRole, Subscription
 from forumwatch.telegram_bot.links import Links
 from forumwatch.telegram_bot.notifier import forum_homes
 from forumwatch.telegram_bot.text import StatusTopic, burst_topics, status_messages

@@ -1,25 +1,23 @@
 """The store's Telegram side: invites, bound chats, their subscriptions and the bot's update offset.
 
-Part of `Store` (mixed in): the only other module that writes SQL. Every query reads one chat's
-or one forum's rows, never whole tables. A write commits at once, unless it runs inside
-`Store.transaction()`: then it is part of that transaction (a bot command's effect is stored
-with the update offset that marks it handled, both or neither).
+Part of `Store` (mixed in). Every query reads one chat's or one forum's rows, never whole
+tables. A write commits at once, unless it runs inside `Store.transaction()`: then it is part of
+that transaction (a bot command's effect is stored with the update offset that marks it handled,
+both or neither).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
-
 from forumwatch.model import TopicKey
-from forumwatch.store_rows import iso, parse_iso
+from forumwatch.store.db import Database
+from forumwatch.store.rows import iso, parse_iso
 
 REMEMBERED_BASES = 5  # earlier forum URLs kept for rebasing old links
 _BASES = "forum_bases "  # bot_state name prefix: a forum's earlier URLs, as JSON
@@ -56,15 +54,8 @@ class Subscription:
     app_id: str  # "" = every topic of the forum
 
 
-class ChatsMixin:
-    """Methods `Store` gains for the bot; `db` and `_translated` come from `Store`."""
-
-    db: sqlite_utils.Database
-    read_only: bool
-    _depth: int  # open `transaction()` blocks
-
-    def _translated(self) -> AbstractContextManager[None]:  # pragma: no cover - Store's
-        raise NotImplementedError
+class ChatsMixin(Database):
+    """Methods `Store` gains for the bot; `db` and `_translated` come from `Database`."""
 
     def _commit(self) -> None:
         """Commit now, unless an enclosing `transaction()` commits (or rolls back) it all."""
