@@ -474,7 +474,7 @@ def child_cold(url: str) -> dict[str, Any]:
     import httpx
 
     from bench.store_fill import write_config as config_at
-    from forumwatch.config import load_config
+    from forumwatch.config.load import load_config
     from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store
     from scrapers import discourse_parse as parse
@@ -562,7 +562,7 @@ def client_categories(url: str) -> bytes:
 def child_steady(config_path: str) -> dict[str, Any]:
     """CPU of one more nothing-changed cycle like `forumwatch run --now`, in process: the
     cycle's own work, without the interpreter's start-up and imports."""
-    from forumwatch.config import load_config
+    from forumwatch.config.load import load_config
     from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store, run_lock
 
@@ -578,7 +578,7 @@ def child_steady(config_path: str) -> dict[str, Any]:
 
 def child_profile(config_path: str) -> dict[str, Any]:
     """A nothing-changed cycle like `forumwatch run --now`, in process, under cProfile."""
-    from forumwatch.config import load_config
+    from forumwatch.config.load import load_config
     from forumwatch.cycle.run import run_cycle
     from forumwatch.store import Store, run_lock
 

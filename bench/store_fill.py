@@ -43,7 +43,8 @@ from bench.synthetic import (
     slug,
     user_flags,
 )
-from forumwatch.config import Config, ForumConfig, load_config
+from forumwatch.config.load import load_config
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from forumwatch.store import Store
 from forumwatch.store.rows import author_row, post_row, topic_row

@@ -22,7 +22,7 @@ from digests.figures import (
     timing,
     timing_from_facts,
 )
-from forumwatch.config import AppConfig, Config, ForumConfig
+from forumwatch.config.models import AppConfig, Config, ForumConfig
 from forumwatch.cycle.current import Title, current_findings, judged_by
 from forumwatch.cycle.incremental import BATCH_TOPICS
 from forumwatch.model import Credit, Finding, Stage, StoredFinding, TopicState

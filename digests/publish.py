@@ -10,7 +10,7 @@ from pathlib import Path
 from digests.build import Digest
 from digests.render import render_html, render_index, render_text
 from digests.send import SendError, digest_email, send_email, telegram_summary
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 
 
 @dataclass

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from digests.build import Digest
-from forumwatch.config import SmtpConfig
+from forumwatch.config.models import SmtpConfig
 
 
 class SendError(Exception):

@@ -19,7 +19,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from forumwatch.config import Config, ConfigError, default_config_path, load_config
+from forumwatch.config.load import ConfigError, default_config_path, load_config
+from forumwatch.config.models import Config
+from forumwatch.config.secrets import Redactor
 from forumwatch.cycle.current import current_findings, judge_now
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle, why_dry_run
@@ -34,7 +36,6 @@ from forumwatch.report import (
     progress_printer,
     summary_lines,
 )
-from forumwatch.secrets import Redactor
 from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
 from forumwatch.store.chats import ChatRole
 from forumwatch.telegram_bot.commands import new_invite

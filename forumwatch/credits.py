@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from forumwatch.config import CreditsConfig
+from forumwatch.config.models import CreditsConfig
 from forumwatch.model import Credit, Finding, Topic
 
 STAGE_OF_RULE = {

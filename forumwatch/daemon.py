@@ -18,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.deliver import answer_commands
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle

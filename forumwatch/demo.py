@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.padding import Padding
 
-from forumwatch.config import Config, load_config
+from forumwatch.config.load import load_config
+from forumwatch.config.models import Config
 from forumwatch.cycle.current import current_findings
 from forumwatch.cycle.outbox import told_with_its_burst
 from forumwatch.cycle.run import run_cycle

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 from forumwatch.store import PollRecord, Store
 from rules.clock import wait_text
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forumwatch.config import ForumConfig
+from forumwatch.config.models import ForumConfig
 from forumwatch.cycle.poll import settings_for
 from forumwatch.model import Topic
 from forumwatch.roles import responders_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from forumwatch.config import AppConfig, ForumConfig
+from forumwatch.config.models import AppConfig, ForumConfig
 from forumwatch.model import Responders, Topic, TopicKey
 
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 from forumwatch.model import StoredFinding, Topic, TopicKey
 from forumwatch.roles import responders_for
 from forumwatch.store import Store, iso

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from forumwatch.config import load_config
+from forumwatch.config.load import load_config
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
 from forumwatch.telegram_bot.commands import Incoming, handle

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, forumwatch
 
-from forumwatch.config import ConfigError, load_config, parse_duration
+from forumwatch.config.load import ConfigError, load_config
+from forumwatch.config.values import parse_duration
 from forumwatch.model import Author, Topic
 from forumwatch.roles import responders_for
 

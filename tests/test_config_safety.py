@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import NOW, forumwatch, write_config
 
-from forumwatch.config import ConfigError, load_config
+from forumwatch.config.load import ConfigError, load_config
+from forumwatch.config.secrets import Redactor
 from forumwatch.sample_forum.demo_scenario import demo_forum
 from forumwatch.sample_forum.server import SampleForumServer
-from forumwatch.secrets import Redactor
 
 SECRET = "s3cr3t-K3y-do-not-print"
 

@@ -13,7 +13,8 @@ import pytest
 from digests.build import build_digest
 from digests.figures import percentile
 from digests.render import render_html, render_text
-from forumwatch.config import Config, load_config
+from forumwatch.config.load import load_config
+from forumwatch.config.models import Config
 from forumwatch.model import Author, Finding, Post, Stage, StoredFinding, Topic, TopicKey
 from forumwatch.store import Store
 from tests.conftest import forumwatch

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from forumwatch.config import load_config
+from forumwatch.config.load import load_config
 from forumwatch.store import Store
 from tests.conftest import forumwatch
 from tests.telegram_standin import BotApiStandIn

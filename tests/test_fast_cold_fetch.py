@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from forumwatch.config import load_config
+from forumwatch.config.load import load_config
 from forumwatch.cycle.run import run_cycle
 from forumwatch.model import TopicKey
 from forumwatch.sample_forum.scenario import SampleCategory, SampleForum, SamplePost, SampleTopic

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from forumwatch.config import ForumConfig
+from forumwatch.config.models import ForumConfig
 from forumwatch.model import Author
 from forumwatch.roles import responders_for
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic

@@ -20,7 +20,8 @@ import orjson
 import pytest
 
 from digests.build import Timings
-from forumwatch.config import Config, load_config
+from forumwatch.config.load import load_config
+from forumwatch.config.models import Config
 from forumwatch.cycle import incremental as incremental_module
 from forumwatch.cycle.current import current_findings, judge_now
 from forumwatch.cycle.judge import evaluate_forum

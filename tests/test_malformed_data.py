@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from forumwatch.config import load_config
+from forumwatch.config.load import load_config
 from forumwatch.model import Author, Post, PostKind, Topic, TopicState
 from forumwatch.roles import responders_for
 from forumwatch.sample_forum import render

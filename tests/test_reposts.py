@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.model import Author, Post, Topic
 from tests.rule_scenarios import CUSTOMER, DEVELOPER, INTEGRATOR, START, Thread, hours

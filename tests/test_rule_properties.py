@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.escalation import FindingKey, transitions
 from forumwatch.cycle.judge import evaluate_topics
 from forumwatch.model import (

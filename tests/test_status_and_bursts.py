@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from forumwatch.config import load_config
+from forumwatch.config.load import load_config
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
@@ -158,6 +158,7 @@ def test_status_total_and_the_rest_count_topics_not_findings(
     assert f"… і ще {rest} тем" in text or f"… і ще {rest} теми" in text
 
 
+@pytest.mark.slow  # runs over the days of a mute, paced sends: about 25 s
 def test_a_muted_topic_leaves_that_chats_status_until_the_mute_ends(
     tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:

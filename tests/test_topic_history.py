@@ -128,7 +128,7 @@ def test_findings_fit_80_columns_without_cutting_words_and_pipe_as_tsv(
 
     from rich.console import Console
 
-    from forumwatch.config import load_config
+    from forumwatch.config.load import load_config
     from forumwatch.cycle.current import current_findings
     from forumwatch.report import findings_table
     from forumwatch.store import Store

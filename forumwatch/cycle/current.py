@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle import incremental
 from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.model import Finding, StoredFinding, Topic, TopicKey

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 from forumwatch.cycle.results import CycleReport
 from forumwatch.notify.base import Notifier, RecipientGone
 from forumwatch.store import Store

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib import resources
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Author, Finding, Responders, Sla, Topic, TopicKey, TopicState
 from forumwatch.roles import GroupMembers, ResponderLookup
 from forumwatch.store import Store

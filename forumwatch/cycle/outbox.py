@@ -9,7 +9,7 @@ import html
 from collections.abc import Collection
 from datetime import datetime
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.followups import remind
 from forumwatch.cycle.record import Judging, follow_ups_channel
 from forumwatch.cycle.results import ForumResult

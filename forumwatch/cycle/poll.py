@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from forumwatch.config import ForumConfig
+from forumwatch.config.models import ForumConfig
 from forumwatch.cycle.results import ForumResult, Progress
 from forumwatch.model import (
     Post,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.credits import credit_for
 from forumwatch.cycle import incremental
 from forumwatch.cycle.escalation import transitions

@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.deliver import answer_commands, deliver, note_would_send
 from forumwatch.cycle.outbox import tell, tell_admins
 from forumwatch.cycle.poll import TopicSink, scrape_forum, stored_posts, watched_topics

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Finding, OutboxMessage, Stage, Transition
 
 if TYPE_CHECKING:  # the protocol names the store; only notifiers that send use it

@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.console import Console
 from rich.markup import escape
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Finding, OutboxMessage, Stage, Transition
 from forumwatch.notify.base import register
 from forumwatch.notify.messages import notice_text

@@ -13,7 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from forumwatch.config import Config, parse_duration
+from forumwatch.config.models import Config
+from forumwatch.config.values import parse_duration
 from forumwatch.model import TopicKey
 from forumwatch.store import Store
 from forumwatch.store.chats import Chat, ChatRole, Invite, Subscription

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from telegram import Bot
 
-from forumwatch.config import Config, ForumConfig, TelegramConfig
+from forumwatch.config.models import Config, ForumConfig, TelegramConfig
 from forumwatch.model import (
     Change,
     Finding,

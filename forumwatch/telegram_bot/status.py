@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from forumwatch.config import Config, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Finding, StoredFinding, TopicKey
 from forumwatch.roles import app_of
 from forumwatch.store import Store

@@ -16,7 +16,7 @@ from telegram import Bot, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 from forumwatch.store import Store
 from forumwatch.telegram_bot.commands import CHANGING, Incoming, command_of, handle
 

@@ -1,121 +1,37 @@
-"""The validated configuration: what to watch, who answers, which SLA applies.
-
-`load_config(path)` returns a `Config` or raises `ConfigError` whose message names the file, the
-line, the key and the fix, e.g. `config.yaml:14 forums[0].url: 'htp://x' is not an http(s) URL`.
+"""The configuration's shape (pydantic): what to watch, who answers, which SLA applies, who
+hears what. Every model refuses unknown keys, so a typo is an error, never a silent default.
 """
 
 from __future__ import annotations
 
 import codecs
-import os
 import re
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from forumwatch.config.secrets import Redactor, secret_values
+from forumwatch.config.values import (
+    WEEKDAYS,
+    ByteSize,
+    CategoryRefs,
+    ChatIds,
+    Duration,
+    PositiveDuration,
+    Share,
+    known_zone,
+    require_unique,
+)
 from forumwatch.model import BusinessHours, ClosingWords, Sla
-from forumwatch.secrets import Redactor, is_secret_key, secret_values
-from forumwatch.yaml_source import SourceError, YamlSource, load_yaml
-
-DEFAULT_CONFIG = "config.yaml"
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|w|d|h|m|s)(?![a-z])", re.IGNORECASE)
-_UNITS = {
-    "ms": "milliseconds",
-    "w": "weeks",
-    "d": "days",
-    "h": "hours",
-    "m": "minutes",
-    "min": "minutes",
-    "s": "seconds",
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; each problem is one line for a person to act on."""
-
-    def __init__(self, *problems: str) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(problems))
-
-
-def parse_duration(value: Any) -> timedelta:
-    """'2h', '30m', '1d', '1h30m', '90s' → timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    text = str(value).strip()
-    parts = _DURATION_PART.findall(text)
-    if not parts or _DURATION_PART.sub("", text).strip():
-        raise ValueError(f"{value!r} is not a duration; write it like 2h, 30m, 1d or 1h30m")
-    return sum(
-        (timedelta(**{_UNITS[unit.lower()]: float(n)}) for n, unit in parts), start=timedelta()
-    )
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-def parse_size(value: Any) -> int:
-    """'8MB', '512 KiB', '2m', 1048576 → bytes (K, M and G count in powers of 1024)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a size; write it like 8MB, 512KB or 1GB")
-    unit = (match.group(2) or "b").lower()[0]
-    return int(float(match.group(1)) * 1024 ** "bkmg".index(unit))
-
-
-ByteSize = Annotated[int, BeforeValidator(parse_size)]
-
-
-def _share(value: Any) -> Any:
-    """0.5 or "50%" → 0.5."""
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            return float(value.strip()[:-1]) / 100
-        except ValueError:
-            raise ValueError(f"{value!r} is not a percentage; write e.g. 50%") from None
-    return value
-
-
-Share = Annotated[float, BeforeValidator(_share)]  # a fraction, or a percentage like "50%"
-
-
-def _positive(delta: timedelta) -> timedelta:
-    if delta <= timedelta(0):
-        raise ValueError("must be longer than zero; write it like 20s, 30m or 2h")
-    return delta
-
-
-PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
-
-
-def _stringify(value: Any) -> Any:
-    return [str(v) for v in value] if isinstance(value, list) else value
-
-
-CategoryRefs = Annotated[list[str], BeforeValidator(_stringify)]  # slugs or numeric ids
-
-
-def _require_unique(what: str, ids: list[str]) -> None:
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise ValueError(f"{what} ids must be unique; repeated: {repeated}")
 
 
 class _Strict(BaseModel):
@@ -129,32 +45,24 @@ class SlaConfig(_Strict):
     escalate_after: Duration = timedelta(hours=22)
 
 
-def _known_zone(zone: str) -> str:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{zone!r} is not a known time zone; use e.g. Europe/Kyiv") from None
-    return zone
-
-
 class BusinessHoursConfig(_Strict):
     timezone: str = "UTC"
     start: time = time(9, 0)
     end: time = time(18, 0)
-    days: list[str] = Field(default_factory=lambda: list(_WEEKDAYS[:5]))
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
     holidays: list[date] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _business_zone(cls, zone: str) -> str:
-        return _known_zone(zone)
+        return known_zone(zone)
 
     @field_validator("days")
     @classmethod
     def _weekday_names(cls, days: list[str]) -> list[str]:
         if not days:
             raise ValueError("needs at least one working day, e.g. [mon, tue, wed, thu, fri]")
-        bad = [d for d in days if d.lower()[:3] not in _WEEKDAYS]
+        bad = [d for d in days if d.lower()[:3] not in WEEKDAYS]
         if bad:
             raise ValueError(f"{bad} are not weekdays; use mon, tue, wed, thu, fri, sat, sun")
         return [d.lower()[:3] for d in days]
@@ -170,12 +78,9 @@ class BusinessHoursConfig(_Strict):
             timezone=self.timezone,
             start=self.start,
             end=self.end,
-            weekdays=frozenset(_WEEKDAYS.index(d) for d in self.days),
+            weekdays=frozenset(WEEKDAYS.index(d) for d in self.days),
             holidays=frozenset(d.isoformat() for d in self.holidays),
         )
-
-
-ChatIds = list[int]  # Telegram chat ids: a user's id, or a group's (negative)
 
 
 class AppConfig(_Strict):
@@ -299,7 +204,7 @@ class ForumConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _forum_timezone(cls, zone: str) -> str:
-        return _known_zone(zone)
+        return known_zone(zone)
 
     @field_validator("encoding")
     @classmethod
@@ -342,7 +247,7 @@ class ForumConfig(_Strict):
 
     @model_validator(mode="after")
     def _app_ids_unique(self) -> ForumConfig:
-        _require_unique("app", [app.id for app in self.apps])
+        require_unique("app", [app.id for app in self.apps])
         return self
 
     @model_validator(mode="after")
@@ -450,11 +355,11 @@ class Config(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, zone: str) -> str:
-        return _known_zone(zone)
+        return known_zone(zone)
 
     @model_validator(mode="after")
     def _forum_ids_unique(self) -> Config:
-        _require_unique("forum", [f.id for f in self.forums])
+        require_unique("forum", [f.id for f in self.forums])
         return self
 
     def redactor(self) -> Redactor:
@@ -474,57 +379,3 @@ class Config(_Strict):
             escalate_after=sla.escalate_after,
             business_hours=hours,
         )
-
-
-def default_config_path() -> Path:
-    """`$FORUMWATCH_CONFIG`, else ./config.yaml."""
-    return Path(os.environ.get("FORUMWATCH_CONFIG") or DEFAULT_CONFIG)
-
-
-def load_config(path: Path | None = None) -> Config:
-    """Read, substitute and validate a config file; relative database paths follow the file."""
-    path = path or default_config_path()
-    try:
-        source = load_yaml(path)
-    except SourceError as err:
-        raise ConfigError(str(err)) from None
-    if not isinstance(source.data, dict):
-        raise ConfigError(f"{path}:1 the top level must be a mapping with a `forums:` list")
-    try:
-        config = Config.model_validate(
-            _strip_secrets(source.data), context={"config_dir": path.parent}
-        )
-    except ValidationError as err:
-        raise ConfigError(*_problems(err, source)) from None
-    if not config.database.is_absolute():
-        config = config.model_copy(update={"database": path.parent / config.database})
-    if config.digest and config.digest.out and not config.digest.out.is_absolute():
-        digest = config.digest.model_copy(update={"out": path.parent / config.digest.out})
-        config = config.model_copy(update={"digest": digest})
-    return config
-
-
-def _strip_secrets(data: Any, key: str = "") -> Any:
-    """A copy of parsed YAML whose secret values lost surrounding white space (a pasted key
-    often ends in a newline, which HTTP libraries then quote back in their errors)."""
-    if isinstance(data, dict):
-        return {k: _strip_secrets(v, str(k)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_strip_secrets(v, key) for v in data]
-    if isinstance(data, str) and is_secret_key(key):
-        return data.strip()
-    return data
-
-
-def _problems(err: ValidationError, source: YamlSource) -> list[str]:
-    """One line per problem, each naming the file, the line and the key."""
-    lines = []
-    for problem in err.errors():
-        loc = tuple(problem["loc"])
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; check its spelling against the example config.yaml"
-        elif problem["type"] == "missing":
-            message = "is required"
-        lines.append(f"{source.where(loc)}: {message}")
-    return lines
