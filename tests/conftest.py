@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # CI (CI=true, see .ci/run) runs every sweep at full strength. A run without it keeps the slow
 # sweeps short so that a newcomer's `python -m pytest` takes a couple of minutes: property tests
-# try fewer examples and the incremental-vs-full comparison polls fewer cycles (the first cycles
-# of the same scenario). `CI=1 .venv/bin/python -m pytest` runs what CI runs.
+# try fewer examples, the incremental-vs-full comparison polls fewer cycles (the first cycles
+# of the same scenario) and tests marked `slow` (scenarios of a simulated day or more of runs)
+# skip. `CI=1 .venv/bin/python -m pytest` runs what CI runs.
 FULL = bool(os.environ.get("CI"))
 
 # Hypothesis profiles: "ci" is Hypothesis's own (loaded when CI is set: derandomized, no example
@@ -40,6 +41,16 @@ settings.load_profile("ci" if FULL else "dev")
 # Nagle's algorithm on, each response after the first on a kept-alive connection waited for the
 # client's delayed ACK: 43 ms a request instead of 2 ms.
 socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without CI, tests marked `slow` skip and say how to run them."""
+    if FULL:
+        return
+    for item in items:
+        if item.get_closest_marker("slow"):
+            reason = f"slow: runs under CI; here: CI=1 .venv/bin/python -m pytest '{item.nodeid}'"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:

@@ -77,6 +77,7 @@ def test_a_chat_told_in_the_backlog_summary_hears_the_resolution(
     assert all("answered by vendor_petro" in str(m["text"]) for m in resolved)
 
 
+@pytest.mark.slow  # runs over a day and more, paced sends: about 20 s
 def test_a_burst_ends_a_day_after_its_last_topic_and_hands_its_topics_back(
     tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:

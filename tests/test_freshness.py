@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from forumwatch.sample_forum.server import SampleForumServer
 from tests.conftest import NOW, forumwatch
 
@@ -13,6 +15,7 @@ def _at(minutes: int) -> str:
     return (NOW + timedelta(minutes=minutes)).isoformat()
 
 
+@pytest.mark.slow  # six runs, four of them failing with retries
 def test_findings_warns_first_when_the_forum_keeps_failing(
     forum: SampleForumServer, config_path: Path
 ) -> None:

@@ -362,6 +362,7 @@ def test_a_muted_topic_stays_quiet_in_that_chat_only(
     assert {m["chat_id"] for m in about(telegram, 151)} == {DEVELOPER, PARTNER}
 
 
+@pytest.mark.slow  # eight runs over two days, paced sends: about a minute
 def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
