@@ -1,5 +1,5 @@
 """`python -m forumwatch` is the `forumwatch` command."""
 
-from forumwatch.cli import main
+from forumwatch.cli.group import main
 
 main()

@@ -15,7 +15,6 @@ from forumwatch.cycle.current import current_findings
 from forumwatch.cycle.outbox import told_with_its_burst
 from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Change, TopicKey, Transition
-from forumwatch.report import findings_table, summary_lines
 from forumwatch.roles import responders_for
 from forumwatch.sample_forum.demo_scenario import (
     CONFIRMED_TOPIC,
@@ -30,6 +29,7 @@ from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store, run_lock
 from forumwatch.telegram_bot.split import plain_text
 from forumwatch.telegram_bot.text import finding_message, summary_message
+from forumwatch.views.report import findings_table, summary_lines
 
 
 def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:

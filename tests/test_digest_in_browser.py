@@ -15,7 +15,7 @@ import pytest
 
 from digests.build import build_digest
 from digests.render import render_html
-from forumwatch.config import Config
+from forumwatch.config.models import Config
 from forumwatch.store import Store
 from tests.conftest import NOW, ROOT, forumwatch
 from tests.test_digest import DAY, setup, topic  # noqa: F401  (setup is a fixture)

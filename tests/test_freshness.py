@@ -46,8 +46,8 @@ def test_findings_warns_when_nothing_ran_for_a_while(
 
 def test_only_runs_that_polled_a_forum_speak_for_it(tmp_path: Path) -> None:
     """The daemon polls one forum a run: runs of the others say nothing about its data."""
-    from forumwatch.freshness import stale_line
     from forumwatch.store import Store
+    from forumwatch.views.freshness import stale_line
 
     store = Store(tmp_path / "forumwatch.db")
     ok = {"polled_forums": ["a", "b"], "failed_forums": []}

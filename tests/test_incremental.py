@@ -27,7 +27,6 @@ from forumwatch.cycle.current import current_findings, judge_now
 from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Finding, Topic, TopicState
-from forumwatch.report import finding_json, findings_json
 from forumwatch.sample_forum.scenario import (
     SMALL_ACTION,
     WHISPER,
@@ -39,6 +38,7 @@ from forumwatch.sample_forum.scenario import (
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
 from forumwatch.telegram_bot import notifier as telegram
+from forumwatch.views.report import finding_json, findings_json
 from rules.silence import summary_at
 from tests.conftest import FULL, NOW, write_config
 from tests.telegram_standin import BotApiStandIn

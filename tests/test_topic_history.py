@@ -130,8 +130,8 @@ def test_findings_fit_80_columns_without_cutting_words_and_pipe_as_tsv(
 
     from forumwatch.config.load import load_config
     from forumwatch.cycle.current import current_findings
-    from forumwatch.report import findings_table
     from forumwatch.store import Store
+    from forumwatch.views.report import findings_table
 
     assert forumwatch("run", "-c", str(config_path), "--now", AT).returncode == 0
     config = load_config(config_path)

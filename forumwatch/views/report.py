@@ -26,7 +26,7 @@ from forumwatch.notify.messages import RULE_TITLES
 from forumwatch.store import iso
 from forumwatch.store.rows import evidence_json
 from forumwatch.telegram_bot.split import plain_text
-from forumwatch.topic_history import history_command
+from forumwatch.views.topic_history import history_command
 from rules.clock import wait_text
 from rules.silence import reworded
 
