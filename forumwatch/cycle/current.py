@@ -2,7 +2,7 @@
 
 At or after a forum's last evaluation, and with the config it was judged by, its stored open
 findings are current for every topic that has neither changed nor come due since; only those few
-topics are judged again (see forumwatch.incremental). Otherwise (no cycle yet, a changed config, a
+topics are judged again (see cycle/incremental.py). Otherwise (no cycle yet, a changed config, a
 moment before the last evaluation) every open topic is judged, as a full cycle would.
 """
 
