@@ -29,7 +29,6 @@ if CHROMIUM is None:
     )
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-pytestmark = pytest.mark.xdist_group("chromium")  # one browser at a time, on one xdist worker
 
 
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
