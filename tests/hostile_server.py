@@ -21,25 +21,37 @@ from typing import Any
 # A behaviour writes one whole response (status line, headers, body) for a request path.
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 MIB = 1024 * 1024
+BOMB_SEGMENT_MIB = 16
 
 
 @functools.cache
 def gzip_bomb_bytes(inflated_mib: int) -> bytes:
     """A gzip body of `inflated_mib` MiB of zeros, about 1 KB per MiB.
 
-    Each MiB ends with a full flush, which resets the compressor: every MiB after the first
-    compresses to the same bytes, so they are compressed once and repeated (0.4 s for 1 GiB,
-    not 6 s), and the gzip trailer (CRC-32 and length) is written for the whole body."""
+    Built 16 MiB at a time, each ending with a full flush, which resets the compressor: every
+    16 MiB after the first compress to the same bytes, so they are compressed once and repeated
+    (0.5 s for 1 GiB, not 6 s), and the gzip trailer (CRC-32, length) covers the whole body.
+    Its first 12 KB are byte for byte those of one unbroken stream: a client's first reads
+    meet the same bytes."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     zeros = bytes(MIB)
-    first = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)  # with the gzip header
-    repeated = packer.compress(zeros) + packer.flush(zlib.Z_FULL_FLUSH)
+
+    def segment(mib: int) -> bytes:
+        return b"".join(packer.compress(zeros) for _ in range(mib)) + packer.flush(
+            zlib.Z_FULL_FLUSH
+        )
+
+    whole, rest = divmod(inflated_mib, BOMB_SEGMENT_MIB)
+    body = segment(BOMB_SEGMENT_MIB) if whole else b""  # the first output holds the header
+    if whole > 1:
+        body += segment(BOMB_SEGMENT_MIB) * (whole - 1)
+    if rest:
+        body += segment(rest)
     final_block = packer.flush(zlib.Z_FINISH)[:-8]  # an empty last block, without its trailer
     crc = 0
     for _ in range(inflated_mib):
         crc = zlib.crc32(zeros, crc)
-    trailer = struct.pack("<II", crc, inflated_mib * MIB & 0xFFFFFFFF)
-    return first + repeated * (inflated_mib - 1) + final_block + trailer
+    return body + final_block + struct.pack("<II", crc, inflated_mib * MIB & 0xFFFFFFFF)
 
 
 def gzip_bomb(inflated_mib: int) -> Behaviour:
