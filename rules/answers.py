@@ -90,13 +90,17 @@ def closing_posts(topic: Topic, responders: Responders) -> tuple[Post, ...]:
     """The author's public replies that only thank or confirm, each after somebody else's
     public reply: closing words ("Дякую, все запрацювало!") end the author's wait.
 
-    Thanks before anybody else has replied (thanks in advance, a bump) never close.
+    Thanks before anybody else has replied (thanks in advance, a bump) never close, and a bot's
+    reply (an ignored user's) is nobody's answer, whether or not the caller dropped it already
+    (the rules do; a ticket and a resolution read the topic as stored).
     """
     if not responders.closing.enabled:
         return ()
     closing = []
     others_replied = False
     for post in public_replies(topic):
+        if responders.ignores(post.author):
+            continue
         if role_of_post(post, topic, responders) is not Role.AUTHOR:
             others_replied = True
         elif others_replied and reading_of(post, responders).closing:
@@ -116,7 +120,9 @@ def answer_before(topic: Topic, responders: Responders, post: Post) -> Post | No
     earlier = [
         p
         for p in public_replies(topic)
-        if p.number < post.number and role_of_post(p, topic, responders) is not Role.AUTHOR
+        if p.number < post.number
+        and not responders.ignores(p.author)
+        and role_of_post(p, topic, responders) is not Role.AUTHOR
     ]
     return earlier[-1] if earlier else None
 

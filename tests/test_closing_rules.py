@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from forumwatch.cycle.resolution import resolution_text
-from forumwatch.model import ClosingWords, Responders
+from forumwatch.model import Author, ClosingWords, Responders
 from rules.history import ticket
 from tests.rule_scenarios import (
     CUSTOMER,
@@ -25,7 +25,8 @@ from tests.rule_scenarios import (
     hours,
 )
 
-LATER = START + hours(100)  # every deadline of these topics has long passed
+LATER = START + hours(100)
+HELPDESK_BOT = Author("helpdesk_bot", "Help desk")  # every deadline of these topics has long passed
 
 CLOSING = [
     "Дякую, все запрацювало!",
@@ -90,6 +91,19 @@ def test_thanks_before_anybody_else_replied_never_closes() -> None:
     assert set(findings(early, LATER)) == {"masked_silence"}  # the author's own bump
     alone = Thread().says(CUSTOMER, hours(1), "Дякую, все запрацювало!")
     assert set(findings(alone, LATER)) == {"masked_silence"}  # nobody answered anything
+
+
+def test_a_bots_reply_is_no_answer_for_closing_words_to_confirm() -> None:
+    bot = replace(RESPONDERS, ignored=frozenset({"HelpDesk_Bot"}))
+    thread = (
+        Thread()
+        .says(HELPDESK_BOT, hours(1), "Дякуємо, ваш запит прийнято")
+        .says(CUSTOMER, hours(2), "Дякую!")
+    )
+    assert set(findings(thread, LATER, bot)) == {"masked_silence"}  # the author's own bump
+    read = ticket(thread.topic(), bot, SLA, LATER)
+    assert read.posts[2].why != "closing words by the author: the wait ends"
+    assert read.status == "waiting for acknowledgement"
 
 
 def test_a_later_post_starts_a_new_wait() -> None:
