@@ -5,6 +5,7 @@ hears what. Every model refuses unknown keys, so a typo is an error, never a sil
 from __future__ import annotations
 
 import codecs
+import difflib
 import re
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -28,10 +29,16 @@ from forumwatch.config.values import (
     Duration,
     PositiveDuration,
     Share,
+    format_duration,
     known_zone,
     require_unique,
 )
 from forumwatch.model import BusinessHours, ClosingWords, Sla
+
+
+def _checked_by_loader(info: ValidationInfo) -> bool:
+    """True when `load_config` validates: it checks repeated ids itself, naming their lines."""
+    return bool((info.context or {}).get("located_checks"))
 
 
 class _Strict(BaseModel):
@@ -39,10 +46,32 @@ class _Strict(BaseModel):
 
 
 class SlaConfig(_Strict):
-    acknowledge: Duration = timedelta(hours=2)
-    diagnose: Duration = timedelta(hours=24)
-    follow_up: Duration = timedelta(hours=24)
-    escalate_after: Duration = timedelta(hours=22)
+    acknowledge: PositiveDuration = timedelta(hours=2)
+    diagnose: PositiveDuration = timedelta(hours=24)
+    follow_up: PositiveDuration = timedelta(hours=24)
+    escalate_after: Duration = timedelta(hours=22)  # 0: quality staff hear as soon as it is due
+
+    @field_validator("diagnose")
+    @classmethod
+    def _diagnose_after_acknowledge(cls, diagnose: timedelta, info: ValidationInfo) -> timedelta:
+        acknowledge = info.data.get("acknowledge")
+        if acknowledge is not None and diagnose < acknowledge:
+            ack = format_duration(acknowledge)
+            raise ValueError(
+                f"{format_duration(diagnose)} is shorter than acknowledge ({ack}); "
+                f"make it at least {ack}"
+            )
+        return diagnose
+
+    @model_validator(mode="after")
+    def _default_diagnose_after_acknowledge(self) -> SlaConfig:
+        if "diagnose" not in self.model_fields_set and self.diagnose < self.acknowledge:
+            ack = format_duration(self.acknowledge)
+            raise ValueError(
+                f"acknowledge {ack} is longer than the default diagnose "
+                f"({format_duration(self.diagnose)}); add diagnose: {ack} or more"
+            )
+        return self
 
 
 class BusinessHoursConfig(_Strict):
@@ -198,7 +227,9 @@ class ForumConfig(_Strict):
 
         if engine not in engine_names():
             known = ", ".join(engine_names())
-            raise ValueError(f"unknown engine {engine!r}; known engines: {known}")
+            close = difflib.get_close_matches(engine.lower(), engine_names(), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown engine {engine!r}; {hint}known engines: {known}")
         return engine
 
     @field_validator("timezone")
@@ -246,8 +277,9 @@ class ForumConfig(_Strict):
         return groups
 
     @model_validator(mode="after")
-    def _app_ids_unique(self) -> ForumConfig:
-        require_unique("app", [app.id for app in self.apps])
+    def _app_ids_unique(self, info: ValidationInfo) -> ForumConfig:
+        if not _checked_by_loader(info):  # load_config names the line of each repeat
+            require_unique("app", [app.id for app in self.apps])
         return self
 
     @model_validator(mode="after")
@@ -358,8 +390,9 @@ class Config(_Strict):
         return known_zone(zone)
 
     @model_validator(mode="after")
-    def _forum_ids_unique(self) -> Config:
-        require_unique("forum", [f.id for f in self.forums])
+    def _forum_ids_unique(self, info: ValidationInfo) -> Config:
+        if not _checked_by_loader(info):  # load_config names the line of each repeat
+            require_unique("forum", [f.id for f in self.forums])
         return self
 
     def redactor(self) -> Redactor:

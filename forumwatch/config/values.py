@@ -50,6 +50,18 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def format_duration(delta: timedelta) -> str:
+    """timedelta → '1d2h', '1h30m', '90s' → '1m30s', '0s': how the config writes durations."""
+    rest = int(delta.total_seconds())
+    if rest <= 0:
+        return f"{rest}s"
+    text = ""
+    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, rest = divmod(rest, seconds)
+        text += f"{count}{unit}" if count else ""
+    return text
+
+
 def parse_size(value: Any) -> int:
     """'8MB', '512 KiB', '2m', 1048576 → bytes (K, M and G count in powers of 1024)."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -94,9 +106,12 @@ CategoryRefs = Annotated[list[str], BeforeValidator(_stringify)]  # slugs or num
 
 
 def require_unique(what: str, ids: list[str]) -> None:
+    """For configs built in code; `load_config` reports each repeat at its own line instead."""
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
-        raise ValueError(f"{what} ids must be unique; repeated: {repeated}")
+        used = ", ".join(repr(i) for i in repeated)
+        verb = "is" if len(repeated) == 1 else "are each"
+        raise ValueError(f"{what} id {used} {verb} used more than once; ids must be unique")
 
 
 def known_zone(zone: str) -> str:

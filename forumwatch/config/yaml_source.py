@@ -15,20 +15,27 @@ from typing import Any
 
 import yaml
 
+from forumwatch.config.secrets import is_secret_key
+from forumwatch.config.yaml_errors import syntax_problem
+
 Path_ = tuple[str | int, ...]
 _SCALARS = yaml.SafeLoader("")  # only its constructor is used, for scalars
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class SourceError(Exception):
-    """A problem in a YAML file, already phrased as `file:line where: what`."""
+    """A problem that stops reading a YAML file, already phrased as `file:line: what`."""
 
 
 @dataclass(frozen=True)
 class YamlSource:
+    """The parsed data, each value's line, and the problems found while reading it (a repeated
+    key, an empty or unset `${VAR}`), each as (path, `file:line path: what`)."""
+
     data: Any
     lines: dict[Path_, int]
     file: str
+    problems: tuple[tuple[Path_, str], ...] = ()
 
     def where(self, path: Path_) -> str:
         """`file:line path` for the deepest part of `path` that exists in the file."""
@@ -64,45 +71,91 @@ def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> YamlSourc
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(err, "problem", None) or str(err)
-        raise SourceError(f"{name}:{line} is not valid YAML: {problem}") from None
+        raise SourceError(syntax_problem(err, text, name)) from None
     if root is None:
         raise SourceError(f"{name}: the file is empty; see the example config.yaml")
-    lines: dict[Path_, int] = {}
-    data = _build(root, (), lines, name, os.environ if environ is None else environ)
-    return YamlSource(data, lines, name)
+    builder = _Builder(name, os.environ if environ is None else environ)
+    data = builder.build(root, ())
+    return YamlSource(data, builder.lines, name, tuple(builder.problems))
 
 
-def _build(
-    node: yaml.Node, path: Path_, lines: dict[Path_, int], name: str, environ: Mapping[str, str]
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns composed YAML nodes into plain data, noting lines and problems on the way."""
+
+    def __init__(self, name: str, environ: Mapping[str, str]) -> None:
+        self.name = name
+        self.environ = environ
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[tuple[Path_, str]] = []
+
+    def problem(self, path: Path_, line: int, what: str) -> None:
+        where = f"{self.name}:{line} {dotted(path)}" if path else f"{self.name}:{line}"
+        self.problems.append((path, f"{where}: {what}"))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        line = self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            value = _SCALARS.construct_object(node)
+        except (yaml.YAMLError, ValueError) as err:  # an unknown !tag, a date like 2026-13-45
+            secret = bool(path) and is_secret_key(str(path[-1]))
+            self.problem(path, line, _unreadable(node, err, secret=secret))
+            return None
+        if isinstance(value, str) and "${" in value:
+            return self._substitute(value, path, line)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
+        key_lines: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node)
-            result[key] = _build(value_node, (*path, str(key)), lines, name, environ)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(path, line, "a key must be a plain word, not a list or mapping")
+                continue
+            try:
+                key = _SCALARS.construct_object(key_node)
+            except (yaml.YAMLError, ValueError) as err:
+                self.problem(path, line, _unreadable(key_node, err, secret=False))
+                continue
+            if key in key_lines:
+                self.problem(
+                    (*path, str(key)),
+                    line,
+                    f"repeats the key first set at line {key_lines[key]}; merge the two into one "
+                    "(YAML keeps only the last)",
+                )
+            key_lines[key] = line
+            result[key] = self.build(value_node, (*path, str(key)))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines, name, environ) for i, item in enumerate(node.value)]
-    value = _SCALARS.construct_object(node)
-    if isinstance(value, str) and "${" in value:
-        return _substitute(value, lambda: f"{name}:{lines[path]} {dotted(path)}", environ)
-    return value
+
+    def _substitute(self, value: str, path: Path_, line: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            var, default = match.group(1), match.group(2)
+            # `echo key > file` and pasted keys end in a newline: never wanted
+            found = self.environ.get(var, "").strip()
+            if found:
+                return found
+            if default is not None:  # like the shell's ${VAR:-default}: unset or empty
+                return default
+            state = "is empty" if var in self.environ else "is not set"
+            self.problem(
+                path,
+                line,
+                f"environment variable {var} {state}; export it (`export {var}=...`) or write "
+                f"${{{var}:-default}}, or ${{{var}:-}} to allow it empty",
+            )
+            return ""
+
+        return _VAR.sub(replace, value)
 
 
-def _substitute(value: str, where: Any, environ: Mapping[str, str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        var, default = match.group(1), match.group(2)
-        if var in environ:  # `echo key > file` and pasted keys end in a newline: never wanted
-            return environ[var].strip()
-        if default is not None:
-            return default
-        raise SourceError(
-            f"{where()}: environment variable {var} is not set; export it "
-            f"(e.g. `export {var}=...`) or write ${{{var}:-default}}"
-        )
-
-    return _VAR.sub(replace, value)
+def _unreadable(node: yaml.Node, err: Exception, *, secret: bool) -> str:
+    if not node.tag.startswith("tag:yaml.org,2002:"):
+        return f"the YAML tag {node.tag} is not supported; remove it"
+    problem = getattr(err, "problem", None) or str(err)
+    shown = "the value" if secret else repr(node.value)
+    return f"{shown} cannot be read ({problem}); put it in quotes if it is text"
