@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-import sqlite_utils
-
 from forumwatch.store.files import (
     MEMORY,
     StoreError,
@@ -27,6 +25,7 @@ from forumwatch.store.files import (
     _translated,
 )
 from forumwatch.store.schema import SCHEMA, SCHEMA_VERSION, _missing_columns
+from forumwatch.store.sql import SQLite
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -87,7 +86,7 @@ class Database:
                 conn = sqlite3.connect(path)
         try:
             with _translated(path, read_only=read_only):
-                self.db = sqlite_utils.Database(conn)
+                self.db = SQLite(conn)
                 conn.execute("PRAGMA busy_timeout = 5000")
             if not read_only:
                 with self._translated():

@@ -106,7 +106,7 @@ class FindingsMixin(Database):
 
     @_translating
     def save_finding(self, stored: StoredFinding) -> None:
-        self.db.table("findings").upsert(finding_row(stored), pk=("forum_id", "topic_id", "rule"))
+        self.db.upsert("findings", finding_row(stored), pk=("forum_id", "topic_id", "rule"))
 
     def findings_of(
         self, forum_id: str, topic_ids: Iterable[str]

@@ -33,7 +33,7 @@ class ForumsMixin(Database):
     def note_forum(self, forum_id: str, engine: str, url: str) -> None:
         existing = self._row("SELECT engine, url FROM forums WHERE id = ?", forum_id)
         if existing != {"engine": engine, "url": url}:
-            self.db.table("forums").upsert({"id": forum_id, "engine": engine, "url": url}, pk="id")
+            self.db.upsert("forums", {"id": forum_id, "engine": engine, "url": url}, pk="id")
 
     @_translating
     def forum_poll_result(self, forum_id: str, error: str | None, now: datetime) -> None:
@@ -45,7 +45,7 @@ class ForumsMixin(Database):
             values = {"last_ok_at": iso(now), "last_error": None, "last_error_at": None}
         else:
             values = {"last_error": error, "last_error_at": iso(now)}
-        self.db.table("forums").update(forum_id, values)
+        self.db.update("forums", forum_id, values)
 
     @_translating
     def poll_record(self, forum_id: str, since: datetime) -> PollRecord:
@@ -91,7 +91,8 @@ class ForumsMixin(Database):
     def save_forum_health(self, forum_id: str, health: ForumHealth) -> None:
         if self.forum_health(forum_id) == health:
             return  # keep re-runs write-free
-        self.db.table("forums").update(
+        self.db.update(
+            "forums",
             forum_id,
             {
                 "failing_since": iso(health.failing_since),
@@ -131,7 +132,7 @@ class ForumsMixin(Database):
         if self._forum_json(forum_id, column) == value:
             return
         text = json.dumps(value, sort_keys=True) if value is not None else None
-        self.db.table("forums").update(forum_id, {column: text})
+        self.db.update("forums", forum_id, {column: text})
 
     @_translating
     def last_full_scan(self, forum_id: str) -> datetime | None:
@@ -140,7 +141,7 @@ class ForumsMixin(Database):
 
     @_translating
     def full_scan_done(self, forum_id: str, now: datetime) -> None:
-        self.db.table("forums").update(forum_id, {"last_full_scan_at": iso(now)})
+        self.db.update("forums", forum_id, {"last_full_scan_at": iso(now)})
 
     @_translating
     def group_members(self, forum_id: str) -> dict[str, frozenset[str]]:
@@ -163,8 +164,9 @@ class ForumsMixin(Database):
         self.db.execute(
             "DELETE FROM group_members WHERE forum_id = ? AND group_name = ?", [forum_id, group]
         )
-        self.db.table("group_members").insert_all(
-            {"forum_id": forum_id, "group_name": group, "username": u} for u in sorted(usernames)
+        self.db.insert_all(
+            "group_members",
+            [{"forum_id": forum_id, "group_name": group, "username": u} for u in sorted(usernames)],
         )
 
     # --- runs ---------------------------------------------------------------------------------
@@ -173,14 +175,15 @@ class ForumsMixin(Database):
     def record_run(
         self, started_at: datetime, now: datetime, status: str, summary: dict[str, Any]
     ) -> None:
-        self.db.table("runs").insert(
+        self.db.insert(
+            "runs",
             {
                 "started_at": iso(started_at),
                 "finished_at": iso(datetime.now(UTC)),
                 "now": iso(now),
                 "status": status,
                 "summary": json.dumps(summary, ensure_ascii=False),
-            }
+            },
         )
         self.db.conn.commit()
 

@@ -10,8 +10,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from forumwatch.model import Post, Topic, TopicKey, TopicState
 from forumwatch.store.db import Database, _translating, chunks, marks
 from forumwatch.store.rows import (
@@ -27,6 +25,7 @@ from forumwatch.store.rows import (
     topic_row,
     upsert_sql,
 )
+from forumwatch.store.sql import SQLite
 
 
 def topic_conditions(
@@ -54,7 +53,7 @@ class StoredMarkers(Mapping[str, str]):
     """Topic id → the marker stored at its last fetch, looked up by primary key as a listing
     asks (a steady poll reads one page of a forum of 100,000 topics)."""
 
-    def __init__(self, db: sqlite_utils.Database, forum_id: str) -> None:
+    def __init__(self, db: SQLite, forum_id: str) -> None:
         self.db, self.forum_id = db, forum_id
 
     def __getitem__(self, topic_id: str) -> str:
