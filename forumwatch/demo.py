@@ -29,7 +29,8 @@ from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store, run_lock
 from forumwatch.telegram_bot.split import plain_text
 from forumwatch.telegram_bot.text import finding_message, summary_message
-from forumwatch.views.report import findings_table, summary_lines
+from forumwatch.views.report import findings_table
+from forumwatch.views.run_summary import summary_lines
 
 
 def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:

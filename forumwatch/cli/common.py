@@ -4,21 +4,23 @@ file:line problems), opening the store, and one-line errors on stderr with secre
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from forumwatch.config.load import ConfigError, default_config_path, load_config
 from forumwatch.config.models import Config
 from forumwatch.config.secrets import Redactor
 from forumwatch.store import Store, StoreError
+
+if TYPE_CHECKING:  # rich is imported when something is printed: a quiet cron run never is
+    from rich.console import Console
 
 CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
 
@@ -29,7 +31,11 @@ NOW_HELP = (
 )
 
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+@functools.cache
+def stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 _redact = Redactor()  # replaced by the loaded config's: no secret reaches the terminal
@@ -43,14 +49,18 @@ def redact(text: str) -> str:
 
 def stdout() -> Console:
     """Standard output; wide enough for the findings table when it goes to a file or a pipe."""
+    from rich.console import Console
+
     console = Console(highlight=False)
     return console if console.is_terminal else Console(highlight=False, width=160)
 
 
 def say_error(message: str, label: str = "") -> None:
     """Each line of `message` on stderr as `forumwatch: ...`, secrets masked, markup inert."""
+    from rich.markup import escape
+
     for line in _redact(message).splitlines() or [""]:
-        stderr.print(f"[bold red]forumwatch:[/] {label}{escape(line)}", markup=True)
+        stderr().print(f"[bold red]forumwatch:[/] {label}{escape(line)}", markup=True)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -19,17 +19,13 @@ from forumwatch.cli.common import (
     open_store,
     redact,
     say_error,
-    stderr,
     stdout,
 )
 from forumwatch.cli.group import cli
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle, why_dry_run
 from forumwatch.store import AlreadyRunning, StoreError, run_lock
-from forumwatch.views.report import (
-    progress_printer,
-    summary_lines,
-)
+from forumwatch.views.run_summary import progress_printer, summary_lines
 
 
 @cli.command()
@@ -59,7 +55,7 @@ def run(config_path: Path | None, now: datetime | None, verbose: bool, dry_run: 
         try:
             with (
                 run_lock(config.database, write=reason is None),
-                progress_printer(stderr) as progress,
+                progress_printer() as progress,
             ):
                 report = run_cycle(
                     store, config, now, dry_run=reason is not None, progress=progress

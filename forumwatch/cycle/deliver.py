@@ -11,7 +11,6 @@ from forumwatch.config.models import Config
 from forumwatch.cycle.results import CycleReport
 from forumwatch.notify.base import Notifier, RecipientGone
 from forumwatch.store import Store
-from forumwatch.telegram_bot.notifier import make_bot
 
 
 async def deliver(
@@ -52,6 +51,7 @@ async def answer_commands(store: Store, config: Config, now: datetime) -> str | 
     """Answer the bot commands sent since the last run; an error message when Telegram failed."""
     from telegram.error import InvalidToken, TelegramError
 
+    from forumwatch.telegram_bot.notifier import make_bot
     from forumwatch.telegram_bot.updates import answer_updates
 
     assert config.telegram is not None

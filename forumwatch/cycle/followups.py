@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from forumwatch.config.models import ForumConfig
 from forumwatch.model import Change, Finding, Stage, StoredFinding, Topic, TopicKey, Transition
+from forumwatch.notify.base import FollowUps
 from forumwatch.store import Store
-from forumwatch.telegram_bot.notifier import TelegramNotifier
 
 REMINDER_MARK = "🔁 "
 
 
-def remind(store: Store, notifier: TelegramNotifier, forum_id: str, now: datetime) -> None:
+def remind(store: Store, notifier: FollowUps, forum_id: str, now: datetime) -> None:
     """Remind whoever was told of a still-open escalated finding, once per `remind_every`."""
-    every = notifier.settings.remind_every
+    every = notifier.remind_every
     for stored in store.told_escalations(forum_id, notifier.channel, now - every):
         escalated_at = stored.escalated_at
         if stored.finding.stage is not Stage.ESCALATED or escalated_at is None:
@@ -39,17 +40,16 @@ def remind(store: Store, notifier: TelegramNotifier, forum_id: str, now: datetim
 
 def warn(
     store: Store,
-    notifier: TelegramNotifier,
-    forum_id: str,
+    notifier: FollowUps,
+    forum: ForumConfig,
     upcoming: Iterable[Finding],
     topics: dict[TopicKey, Topic],
     app_ids: dict[TopicKey, str],
     now: datetime,
 ) -> None:
     """A heads-up to the developers for each finding that will hold within `warn_before`."""
-    forum = notifier.config.forum(forum_id)
     upcoming = list(upcoming)
-    stored = store.findings_of(forum_id, [f.key.topic_id for f in upcoming])
+    stored = store.findings_of(forum.id, [f.key.topic_id for f in upcoming])
     for finding in upcoming:
         earlier = stored.get((finding.key, finding.rule))
         if earlier is not None and earlier.is_open:
@@ -58,7 +58,7 @@ def warn(
         topic = topics[finding.key]
         future = StoredFinding(finding, episode, now, None, None, topic.title, topic.url)
         kind = f"{finding.rule} heads-up"
-        if forum is None or store.has_outbox_row(future, kind):
+        if store.has_outbox_row(future, kind):
             continue
         developers = notifier.developer_recipients(forum, app_ids.get(finding.key, ""))
         developers = [d for d in developers if d not in store.muted_chats(finding.key, now)]

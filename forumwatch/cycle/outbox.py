@@ -11,7 +11,7 @@ from datetime import datetime
 
 from forumwatch.config.models import Config, ForumConfig
 from forumwatch.cycle.followups import remind
-from forumwatch.cycle.record import Judging, follow_ups_channel
+from forumwatch.cycle.record import Judging
 from forumwatch.cycle.results import ForumResult
 from forumwatch.health import next_health
 from forumwatch.model import (
@@ -21,9 +21,8 @@ from forumwatch.model import (
     TopicKey,
     Transition,
 )
-from forumwatch.notify.base import Notifier
+from forumwatch.notify.base import TELEGRAM, Notifier, follow_ups_channel
 from forumwatch.store import Store, iso
-from forumwatch.telegram_bot.notifier import CHANNEL
 
 STORM_MIN_FINDINGS = 5  # fewer new findings never count as an alert storm
 
@@ -76,7 +75,7 @@ def _enqueue(
 ) -> None:
     stored: StoredFinding = change.stored
     stage = stored.finding.stage
-    muted = store.muted_chats(stored.finding.key, now) if notifier.channel == CHANNEL else set()
+    muted = store.muted_chats(stored.finding.key, now) if notifier.follows_up else set()
     if change.change is Change.RESOLVED:  # those who heard of it hear how it ended
         recipients = [r for c, r in store.told(stored) if c == notifier.channel]
         if not recipients and notifier.summarises_backlog:
@@ -113,7 +112,7 @@ def note_admins(
     """Queue `text` (HTML) for every Telegram admin, once per (kind, moment)."""
     admins = config.telegram.admins if config.telegram is not None else []
     for admin in admins:
-        store.enqueue_note(forum_id, f"{kind} {iso(now)}", CHANNEL, str(admin), text, now)
+        store.enqueue_note(forum_id, f"{kind} {iso(now)}", TELEGRAM, str(admin), text, now)
 
 
 def tell(
@@ -172,7 +171,7 @@ def tell(
         notifier = active[index]
         text = notifier.backlog_text(forum, count)
         store.enqueue_note(forum.id, "backlog", notifier.channel, recipient, text, now)
-    telegram = follow_ups_channel(active)
-    if telegram is not None and not backlog:
-        remind(store, telegram, forum.id, now)
+    follow_ups = follow_ups_channel(active)
+    if follow_ups is not None and not backlog:
+        remind(store, follow_ups, forum.id, now)
     return transitions_only

@@ -25,11 +25,10 @@ from forumwatch.model import (
     TopicState,
     Transition,
 )
-from forumwatch.notify.base import Notifier
+from forumwatch.notify.base import FollowUps, Notifier, follow_ups_channel
 from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
 from forumwatch.store import Store
 from forumwatch.store.evaluation import TopicFacts
-from forumwatch.telegram_bot.notifier import TelegramNotifier
 from rules.base import all_rules
 from rules.bursts import LASTS as BURST_LASTS
 
@@ -45,11 +44,11 @@ class Judging:
         config: Config,
         now: datetime,
         members: GroupMembers,
-        telegram: TelegramNotifier | None,
+        follow_ups: FollowUps | None,
     ) -> None:
         self.store, self.forum, self.config, self.now = store, forum, config, now
         self.members = members
-        self.telegram = telegram  # heads-ups before deadlines (not in a backlog cycle)
+        self.follow_ups = follow_ups  # heads-ups before deadlines (not in a backlog cycle)
         self.sla = config.sla_for(forum)
         self.rules = list(all_rules().values())
         self.warn_before = incremental.warn_before_of(config)
@@ -74,13 +73,13 @@ class Judging:
             change = explained(store, forum, change, now, self.members, evaluation)
             self._record(change, evaluation, by_key)
         store.save_facts(forum.id, self._facts(batch, evaluation, lookup))
-        if self.telegram is not None and self.warn_before is not None:
+        if self.follow_ups is not None and self.warn_before is not None:
             holding = {(f.key, f.rule) for f in found}
             later = now + self.warn_before  # a burst is escalated at once: no heads-up
             soon = evaluate_forum(batch, forum, self.config, later, self.members, bursts=False)
             upcoming = [f for f in soon.findings if (f.key, f.rule) not in holding]
             apps = {t.key: lookup(t).app_id for t in batch}
-            warn(store, self.telegram, forum.id, upcoming, by_key, apps, now)
+            warn(store, self.follow_ups, forum, upcoming, by_key, apps, now)
 
     def judge_bursts(self) -> None:
         """Bursts over the forum's customer topics' rows, against the stored bursts."""
@@ -218,8 +217,8 @@ def judge_forum(
     judged before."""
     members = store.group_members(forum.id)
     plan = incremental.plan(store, forum, config, members, now, everything=rejudge)
-    telegram = follow_ups_channel(active)
-    judging = Judging(store, forum, config, now, members, telegram if not backlog else None)
+    follow_ups = follow_ups_channel(active) if not backlog else None
+    judging = Judging(store, forum, config, now, members, follow_ups)
     for batch in incremental.batches(store, forum.id, plan.groups):
         judging.judge(batch)
     opened_any = any(c.change is Change.OPENED for c, _ in judging.changes)
@@ -230,8 +229,3 @@ def judge_forum(
         result.grouped = judging.grouped
         result.topics_judged = plan.topics
     return judging
-
-
-def follow_ups_channel(active: list[Notifier]) -> TelegramNotifier | None:
-    """The notifier that sends heads-ups and reminders (Telegram's), if it is active."""
-    return next((n for n in active if isinstance(n, TelegramNotifier)), None)

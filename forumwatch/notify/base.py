@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Finding, OutboxMessage, Stage, Transition
 
 if TYPE_CHECKING:  # the protocol names the store; only notifiers that send use it
     from forumwatch.store import Store
+
+
+TELEGRAM = "telegram"  # the channel of the config's `telegram:`; its admins hear health notices
 
 
 class DeliveryError(Exception):
@@ -27,6 +30,9 @@ class Notifier(Protocol):
     # True: a forum's first cycle (a backlog of old findings) is told as one summary per
     # recipient, never as one message per finding
     summarises_backlog: ClassVar[bool]
+    # True: the notifier is a `FollowUps` (its recipients are chats that can mute a topic; it
+    # sends heads-ups before deadlines and reminders of open escalations)
+    follows_up: ClassVar[bool]
 
     def recipients(
         self, forum: ForumConfig, finding: Finding, stage: Stage, app_id: str
@@ -49,6 +55,29 @@ class Notifier(Protocol):
     async def aclose(self) -> None:
         """Release connections opened by send (called once after each delivery round)."""
         ...
+
+
+class FollowUps(Notifier, Protocol):
+    """A notifier that also follows a finding up: a heads-up to the developers before its
+    deadline, and reminders while its escalation stays open (see cycle.followups)."""
+
+    @property
+    def remind_every(self) -> timedelta:
+        """How often a still-open escalation is told again."""
+        ...
+
+    def developer_recipients(self, forum: ForumConfig, app_id: str) -> list[str]:
+        """Who hears a heads-up before a deadline of app `app_id` ("" = none)."""
+        ...
+
+    def render(self, transition: Transition, now: datetime, *, heads_up: bool = False) -> str:
+        """The words of one notification; `heads_up`: the deadline is still ahead."""
+        ...
+
+
+def follow_ups_channel(active: list[Notifier]) -> FollowUps | None:
+    """The active notifier that sends heads-ups and reminders, if one is."""
+    return next((cast(FollowUps, n) for n in active if n.follows_up), None)
 
 
 NotifierFactory = Callable[[Config, "Store | None"], Notifier | None]  # None: not configured

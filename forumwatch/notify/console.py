@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, ClassVar
 
 from forumwatch.config.models import Config, ForumConfig
 from forumwatch.model import Finding, OutboxMessage, Stage, Transition
@@ -14,15 +11,27 @@ from forumwatch.notify.base import register
 from forumwatch.notify.messages import notice_text
 from forumwatch.store import Store
 
+if TYPE_CHECKING:  # rich is loaded when a message is printed: most runs print none
+    from rich.console import Console
+
 _STYLE = {Stage.DUE: "yellow", Stage.ESCALATED: "bold red", Stage.RESOLVED: "green"}
 
 
 class ConsoleNotifier:
     channel: ClassVar[str] = "console"
     summarises_backlog: ClassVar[bool] = False  # the console lists every finding, always
+    follows_up: ClassVar[bool] = False
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self._console = console
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, soft_wrap=True)
+        return self._console
 
     def recipients(
         self, forum: ForumConfig, finding: Finding, stage: Stage, app_id: str
@@ -39,6 +48,8 @@ class ConsoleNotifier:
         return None
 
     async def send(self, message: OutboxMessage) -> str | None:
+        from rich.markup import escape
+
         head, _, rest = message.message.partition("\n")
         self.console.print(f"[{_STYLE[message.stage]}]{escape(head)}[/]")
         if rest:

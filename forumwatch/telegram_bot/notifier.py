@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ from forumwatch.model import (
     TopicKey,
     Transition,
 )
-from forumwatch.notify.base import DeliveryError, RecipientGone, register
+from forumwatch.notify.base import TELEGRAM, DeliveryError, RecipientGone, register
 from forumwatch.store import Store
 from forumwatch.store.chats import ChatRole
 from forumwatch.telegram_bot.links import ForumHome, Links
@@ -41,7 +41,7 @@ from forumwatch.telegram_bot.text import (
     summary_message,
 )
 
-CHANNEL = "telegram"
+CHANNEL = TELEGRAM
 MAX_RETRY_AFTER = 60.0  # a longer wait is left to the next run, which cron starts anyway
 PRIVATE_CHAT_INTERVAL = 1.0  # ≈1 message/s per chat
 GROUP_CHAT_INTERVAL = 3.0  # 20 messages/minute per group
@@ -84,6 +84,7 @@ class Pacer:
 class TelegramNotifier:
     channel: ClassVar[str] = CHANNEL
     summarises_backlog: ClassVar[bool] = True
+    follows_up: ClassVar[bool] = True
 
     def __init__(self, config: Config, settings: TelegramConfig, store: Store) -> None:
         self.config = config
@@ -94,6 +95,10 @@ class TelegramNotifier:
         # made before the cycle notes each forum's url: a moved forum's old url is still
         # stored then, and is remembered for rebasing the links stored under it
         self.homes = forum_homes(store, config)
+
+    @property
+    def remind_every(self) -> timedelta:
+        return self.settings.remind_every
 
     # --- who and what -------------------------------------------------------------------------
 

@@ -7,25 +7,19 @@ import heapq
 import io
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress as RichProgress
-from rich.progress import TaskID
 from rich.table import Table
 
 from forumwatch.cycle.current import Current, Listed, Title, Titled, order, row_order
-from forumwatch.cycle.results import CycleReport, Progress
-from forumwatch.model import Change, Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
+from forumwatch.model import Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.notify.messages import RULE_TITLES
 from forumwatch.store import iso
 from forumwatch.store.rows import evidence_json
-from forumwatch.telegram_bot.split import plain_text
 from forumwatch.views.topic_history import history_command
 from rules.clock import wait_text
 from rules.silence import reworded
@@ -212,69 +206,6 @@ def _compact_table(found: list[Listed], now: datetime, total: int | None = None)
             wait_text(now - finding.opened_at),
         )
     return table
-
-
-_VERB = {Change.OPENED: "open", Change.ESCALATED: "escalate", Change.RESOLVED: "resolve"}
-
-
-def summary_lines(report: CycleReport) -> list[str]:
-    """The short summary `run` prints at the end."""
-    failed = [f for f in report.forums if f.error and not f.skipped]
-    skipped = [f for f in report.forums if f.skipped]
-    lines = [f"Dry run: {report.dry_run_reason}."] if report.dry_run else []
-    lines += [
-        f"{len(report.forums) - len(skipped)} forum(s) polled"
-        + (f", {len(failed)} failed" if failed else "")
-        + (f", {len(skipped)} skipped" if skipped else "")
-        + f": {sum(f.topics_listed for f in report.forums)} topics listed, "
-        f"{sum(f.topics_fetched for f in report.forums)} fetched, "
-        f"{sum(f.topics_changed for f in report.forums)} changed.",
-        f"Findings: {report.count(Change.OPENED)} opened{_already_escalated(report)}, "
-        f"{report.count(Change.ESCALATED)} escalated, {report.count(Change.RESOLVED)} resolved; "
-        f"{report.messages_sent} message(s) sent.",
-    ]
-    if report.dry_run:
-        lines += [
-            f"  would {_VERB[t.change]}: {t.stored.finding.key.forum_id} "
-            f"#{t.stored.finding.key.topic_id} {t.stored.finding.rule}"
-            for t in report.transitions
-            if t.notifies
-        ]
-        lines += [
-            f"  would send by {m.channel} to {m.recipient}: {plain_text(m.message).splitlines()[0]}"
-            for m in report.would_send.values()
-            if m.channel != "console"  # the console's messages are the lines above
-        ]
-    return lines
-
-
-def _already_escalated(report: CycleReport) -> str:
-    """' (2 already escalated)': findings first seen past their escalation time."""
-    late = sum(
-        1
-        for t in report.transitions
-        if t.change is Change.OPENED and t.stored.finding.stage is Stage.ESCALATED
-    )
-    return f" ({late} already escalated)" if late else ""
-
-
-@contextmanager
-def progress_printer(console: Console) -> Iterator[Progress]:
-    """A progress bar per forum on a terminal; silence when output goes to a file or cron."""
-    if not console.is_terminal:
-        yield lambda forum_id, what, done, total: None
-        return
-    tasks: dict[str, TaskID] = {}
-    with RichProgress(console=console, transient=True) as bar:
-
-        def update(forum_id: str, what: str, done: int, total: int | None) -> None:
-            if forum_id not in tasks:
-                tasks[forum_id] = bar.add_task(forum_id, total=None)
-            bar.update(
-                tasks[forum_id], description=f"{forum_id}: {what}", completed=done, total=total
-            )
-
-        yield update
 
 
 CREDIT_COLUMNS = (
