@@ -355,3 +355,20 @@ def test_check_config_reports_every_mistake_at_once_in_file_order(tmp_path: Path
             ),
         ]
     ]
+
+
+def test_check_config_names_a_database_folder_it_will_create(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "database: state/new/watch.db\n"
+        "forums:\n  - {id: market, engine: discourse, url: 'https://forum.example.com'}\n",
+        encoding="utf-8",
+    )
+
+    result = forumwatch("check-config", "-c", str(path))
+
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "state" / "new"
+    note = f"  note: database folder {folder} does not exist yet; forumwatch will create it"
+    assert note in result.stdout.splitlines()  # piped: whole lines, never wrapped
+    assert not folder.exists()

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from forumwatch.cli.common import config_option, fail, load, open_store, say_error
 from forumwatch.cli.group import cli
-from forumwatch.config.load import default_config_path
+from forumwatch.config.load import default_config_path, notes
 from forumwatch.config.models import Config
 from forumwatch.store import StoreError
 from forumwatch.store.chats import ChatRole
@@ -53,7 +53,7 @@ def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> N
     with open_store(config) as store:
         store.create_invite(fresh, now)
     username = asyncio.run(_bot_username(config))
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)  # piped output never wraps mid-field
     out.print(f"Invite code: {fresh.code} (valid until {fresh.expires_at:%Y-%m-%d %H:%M} UTC)")
     if username:
         out.print(f"Link: https://t.me/{username}?start={fresh.code}")
@@ -166,7 +166,7 @@ def check_config(config_path: Path | None, probe: bool) -> None:
     """
     path = config_path or default_config_path()
     config = load(path)
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)  # piped output never wraps mid-field
     out.print(f"{path}: OK — database {config.database}")
     for forum in config.forums:
         sla = config.sla_for(forum)
@@ -178,6 +178,8 @@ def check_config(config_path: Path | None, probe: bool) -> None:
             f"SLA ack {_h(sla.acknowledge)} / diagnose {_h(sla.diagnose)} / "
             f"follow-up {_h(sla.follow_up)}{hours}"
         )
+    for note in notes(config):
+        out.print(f"  note: {note}")
     if probe:
         _probe_all(config, out)
 
