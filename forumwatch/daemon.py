@@ -19,10 +19,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from forumwatch.config.models import Config, ForumConfig
+from forumwatch.config.values import format_duration
 from forumwatch.cycle.deliver import answer_commands
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle
-from forumwatch.store import AlreadyRunning, Store, StoreError, run_lock
+from forumwatch.store import AlreadyRunning, Store, StoreError, daemon_lock, run_lock
 
 COMMANDS_EVERY_SECONDS = 3  # how soon a chat's command is answered
 
@@ -57,12 +58,20 @@ class Daemon:
             self.scheduler.add_job(self.digest, daily, id="digest")
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self.say(
-            f"forumwatch daemon: polling {len(self.config.forums)} forum(s) (default every "
-            f"{self.config.poll_every}); SIGTERM stops it"
-        )
-        self.scheduler.start()
-        self.say("forumwatch daemon: stopped")
+        try:
+            with daemon_lock(self.config.database):
+                self.say(
+                    f"daemon polling {len(self.config.forums)} forum(s) (default every "
+                    f"{format_duration(self.config.poll_every)}); SIGTERM stops it"
+                )
+                self.scheduler.start()
+        except AlreadyRunning as err:
+            self.say(str(err))
+            return 1
+        except StoreError as err:
+            self.say(str(err))
+            return 2
+        self.say("daemon stopped")
         return 0
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -3,12 +3,19 @@ only the family it belongs to (start-up is paid per command, not for all of them
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
-from conftest import forumwatch
+from conftest import NOW, ROOT, forumwatch, write_config
 
 from forumwatch.cli.group import FAMILIES
+from forumwatch.sample_forum.server import SampleForumServer
+from forumwatch.store import run_lock
 
 
 def test_every_registered_command_is_named_in_its_family() -> None:
@@ -49,3 +56,72 @@ def test_a_command_imports_only_its_own_family() -> None:
     assert "forumwatch.cli.cycle" in loaded
     assert not {"forumwatch.cli.reading", "forumwatch.cli.admin"} & set(loaded)
     assert not [m for m in loaded if m.startswith("digests")]
+
+
+def test_version_answers_to_dash_capital_v_and_long_version() -> None:
+    short, long = forumwatch("-V"), forumwatch("--version")
+
+    assert short.returncode == long.returncode == 0
+    assert short.stdout == long.stdout and short.stdout.startswith("forumwatch, version ")
+
+
+def test_config_may_come_before_or_after_the_command(config_path: Path) -> None:
+    before = forumwatch("-c", str(config_path), "check-config")
+    after = forumwatch("check-config", "-c", str(config_path))
+
+    assert before.returncode == after.returncode == 0, before.stderr
+    assert before.stdout == after.stdout and f"{config_path}: OK" in before.stdout
+
+
+def test_quiet_prints_nothing_but_errors(config_path: Path) -> None:
+    quiet = forumwatch("--quiet", "run", "-c", str(config_path), "--now", NOW.isoformat())
+    broken = forumwatch("-q", "check-config", "-c", str(config_path.parent / "missing.yaml"))
+
+    assert quiet.returncode == 0, quiet.stderr
+    assert "forum(s) polled" not in quiet.stdout and quiet.stderr == ""  # no summary
+    assert "OVERDUE market #101" in quiet.stdout  # the console channel it was told to use
+    assert broken.returncode == 2 and "missing.yaml" in broken.stderr
+
+
+def test_no_color_leaves_out_colours_even_where_colour_is_forced(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.yaml")
+    coloured = forumwatch("check-config", "-c", missing, env={"FORCE_COLOR": "1"})
+    plain = forumwatch("check-config", "-c", missing, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+
+    assert "\x1b[31m" in coloured.stderr or "\x1b[1;31m" in coloured.stderr  # red, forced
+    assert plain.returncode == 2 and "missing.yaml" in plain.stderr
+    assert "31m" not in plain.stderr
+
+
+def test_dry_run_runs_beside_a_cycle_that_holds_the_lock(config_path: Path) -> None:
+    with run_lock(config_path.parent / "forumwatch.db"):
+        result = forumwatch("run", "-c", str(config_path), "--now", NOW.isoformat(), "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert "would open: market #101 unanswered" in result.stdout
+
+
+def test_ctrl_c_mid_poll_exits_130_and_leaves_the_store_sound(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    config = write_config(tmp_path, forum.url, timeout="30s")
+    forum.fail("/t/", delay=20)  # the list comes at once, every topic hangs: mid-poll a while
+    process = subprocess.Popen(
+        [sys.executable, "-m", "forumwatch", "run", "-c", str(config), "--now", NOW.isoformat()],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(r.startswith("/t/") for r in forum.requests):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Aborted" not in err and "Traceback" not in err
+    with sqlite3.connect(tmp_path / "forumwatch.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

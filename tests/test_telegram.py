@@ -259,7 +259,9 @@ def test_dry_run_prints_what_it_would_send_and_sends_nothing(
     code, output = cli(config, "run", "--now", (NOW + timedelta(hours=4)).isoformat(), "--dry-run")
 
     assert code == 0, output
-    assert f"would send by telegram to {DEVELOPER}: ⚠️ OVERDUE · market #150" in output
+    assert f"would send by telegram to {DEVELOPER}:\n    ⚠️ OVERDUE · market #150" in output
+    message = output.split(f"would send by telegram to {DEVELOPER}:\n")[1].split("\n  would")[0]
+    assert "Ключ не читається" in message and len(message.splitlines()) > 2  # whole, not a line
     assert telegram.sent == [] and len(telegram.calls) == calls  # not even getUpdates
 
 
@@ -333,11 +335,13 @@ def test_daemon_answers_commands_polls_and_stops_cleanly_on_sigterm(
         while time.monotonic() < deadline and len(telegram.sent_to(STRANGER)) < 2:
             time.sleep(0.1)
         assert "not connected" in telegram.sent_to(STRANGER)[1]
+        code, refused = cli(config, "run")  # cron beside the daemon: refused, and says why
+        assert code == 1 and "the forumwatch daemon (pid" in refused, refused
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
-    assert "forumwatch daemon: stopped" in output
+    assert "forumwatch: daemon stopped" in output
     assert TOKEN not in output
     code, later = cli(config, "run", "-v")  # a real-clock run: the lock was released
     assert code == 0 and "another forumwatch run is in progress" not in later, later

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from forumwatch.cli.group import CONFIG_HELP, GROUP_CONFIG, QUIET
 from forumwatch.config.load import ConfigError, default_config_path, load_config
 from forumwatch.config.models import Config
 from forumwatch.config.secrets import Redactor
@@ -21,8 +22,6 @@ from forumwatch.store import Store, StoreError
 
 if TYPE_CHECKING:  # rich is imported when something is printed: a quiet cron run never is
     from rich.console import Console
-
-CONFIG_HELP = "Config file. Default: $FORUMWATCH_CONFIG, then ./config.yaml."
 
 
 NOW_HELP = (
@@ -51,8 +50,11 @@ def stdout() -> Console:
     """Standard output; wide enough for the findings table when it goes to a file or a pipe."""
     from rich.console import Console
 
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=160)
+    quiet = bool(
+        click.get_current_context(silent=True) and click.get_current_context().meta.get(QUIET)
+    )
+    console = Console(highlight=False, quiet=quiet)
+    return console if console.is_terminal else Console(highlight=False, width=160, quiet=quiet)
 
 
 def say_error(message: str, label: str = "") -> None:
@@ -78,8 +80,20 @@ def parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _config_or_group(
+    ctx: click.Context, _param: click.Parameter, value: Path | None
+) -> Path | None:
+    """-c after the command's name, else -c before it (`forumwatch -c x.yaml run`)."""
+    return value if value is not None else ctx.meta.get(GROUP_CONFIG)
+
+
 config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(path_type=Path), help=CONFIG_HELP
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    callback=_config_or_group,
+    help=CONFIG_HELP,
 )
 
 

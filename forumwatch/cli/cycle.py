@@ -5,6 +5,7 @@ on a schedule) and `demo` (a sample forum on loopback).
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from forumwatch.cli.common import (
 from forumwatch.cli.group import cli
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle, why_dry_run
-from forumwatch.store import AlreadyRunning, StoreError, run_lock
+from forumwatch.store import AlreadyRunning, StoreError, daemon_holding, run_lock
 from forumwatch.views.run_summary import progress_printer, summary_lines
 
 
@@ -40,9 +41,10 @@ from forumwatch.views.run_summary import progress_printer, summary_lines
 def run(config_path: Path | None, now: datetime | None, verbose: bool, dry_run: bool) -> None:
     """Run one cycle: read bot commands, poll the forums, apply the rules, send notifications.
 
-    Safe to start from cron every few minutes: a run that finds another one still going exits
-    at once (code 1) without touching the database. Quiet when nothing changed (cron mails
-    any output); one short summary when something did.
+    Safe to start from cron every few minutes: a run that finds another one still going, or
+    the daemon watching the same database, exits at once (code 1) without touching it. Quiet
+    when nothing changed (cron mails any output); one short summary when something did.
+    --dry-run prints every message it would send, whole, and runs beside a cycle in progress.
 
     \b
     --now may replay a past moment (stored like a real run), but a --now later than the
@@ -51,12 +53,19 @@ def run(config_path: Path | None, now: datetime | None, verbose: bool, dry_run: 
     """
     config = load(config_path)
     reason = why_dry_run(dry_run, now, last_run_now(config.database), datetime.now(UTC))
+    daemon = daemon_holding(config.database) if reason is None else None
+    if daemon is not None:
+        fail(
+            f"{config.database}: the forumwatch daemon ({daemon}) watches this database, so this "
+            "run exits without touching it; stop the daemon, or remove the cron job",
+            1,
+        )
     with open_store(config, dry_run=reason is not None) as store:
         try:
-            with (
-                run_lock(config.database, write=reason is None),
-                progress_printer() as progress,
-            ):
+            # a dry run reads a copy in memory and writes nothing: it needs no lock, and runs
+            # beside a cycle that holds one
+            lock = run_lock(config.database) if reason is None else nullcontext()
+            with lock, progress_printer() as progress:
                 report = run_cycle(
                     store, config, now, dry_run=reason is not None, progress=progress
                 )

@@ -20,7 +20,13 @@ from __future__ import annotations
 from forumwatch.store.chats import ChatsMixin
 from forumwatch.store.db import Database
 from forumwatch.store.evaluation import EvaluationMixin
-from forumwatch.store.files import AlreadyRunning, StoreError, run_lock
+from forumwatch.store.files import (
+    AlreadyRunning,
+    StoreError,
+    daemon_holding,
+    daemon_lock,
+    run_lock,
+)
 from forumwatch.store.findings import FindingsMixin
 from forumwatch.store.forums import ForumsMixin, PollRecord
 from forumwatch.store.listings import ListingsMixin
@@ -36,6 +42,8 @@ __all__ = [
     "PollRecord",
     "Store",
     "StoreError",
+    "daemon_holding",
+    "daemon_lock",
     "iso",
     "parse_iso",
     "run_lock",

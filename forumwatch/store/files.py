@@ -233,3 +233,44 @@ def run_lock(database: Path, *, write: bool = True) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the flock
+
+
+@contextmanager
+def daemon_lock(database: Path) -> Iterator[None]:
+    """Held for the daemon's whole life (`<database>.daemon`): while it is, a `forumwatch run`
+    refuses (see `daemon_holding`) instead of doing the daemon's work a second time, and a
+    second daemon refuses to start."""
+    lock_path = Path(f"{database}.daemon")
+    handle = _open_lock(lock_path, write=True)
+    assert handle is not None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise AlreadyRunning(
+                f"{database}: a forumwatch daemon already watches this database ({holder}); "
+                "stop it before starting another"
+            ) from None
+        with _translated(lock_path, thing="the daemon lock"):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+            handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def daemon_holding(database: Path) -> str | None:
+    """Who holds the daemon lock of `database` ("pid 123 since …"), or None when no daemon runs."""
+    handle = _open_lock(Path(f"{database}.daemon"), write=False)
+    if handle is None:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another process"
+        return None

@@ -53,11 +53,11 @@ def summary_lines(report: CycleReport) -> list[str]:
             for t in report.transitions
             if t.notifies
         ]
-        lines += [
-            f"  would send by {m.channel} to {m.recipient}: {plain_text(m.message).splitlines()[0]}"
-            for m in report.would_send.values()
-            if m.channel != "console"  # the console's messages are the lines above
-        ]
+        for m in report.would_send.values():
+            if m.channel == "console":
+                continue  # the console's messages are the lines above
+            lines.append(f"  would send by {m.channel} to {m.recipient}:")
+            lines += [f"    {line}" for line in plain_text(m.message).splitlines()]
     return lines
 
 
