@@ -66,3 +66,17 @@ def test_only_runs_that_polled_a_forum_speak_for_it(tmp_path: Path) -> None:
         )
         is None
     )
+
+
+def test_a_forum_never_read_says_so_instead_of_a_month_old(
+    forum: SampleForumServer, config_path: Path
+) -> None:
+    forum.fail("/latest.json", status=503)
+    assert forumwatch("run", "-c", str(config_path), "--now", _at(0)).returncode == 1
+
+    shown = forumwatch("findings", "-c", str(config_path), "--now", _at(1))
+
+    assert shown.returncode == 0, shown.stderr
+    first_line = shown.stderr.splitlines()[0]
+    assert first_line.startswith("warning: market was never read yet: the last 1 run(s) failed")
+    assert "HTTP 503" in first_line and "month" not in shown.stderr

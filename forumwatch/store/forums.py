@@ -24,6 +24,7 @@ class PollRecord:
     failed_since: int  # runs that failed on it after that
     last_run: datetime | None  # the last stored run of any kind
     last_error: str | None
+    ever_read: bool = True  # False: no run ever read it completely (a forum just configured)
 
 
 class ForumsMixin(Database):
@@ -70,8 +71,16 @@ class ForumsMixin(Database):
             [iso(last_ok or since), forum_id],
         ).fetchone()
         last_run = self.db.execute("SELECT max(now) FROM runs").fetchone()[0]
-        error = self._row("SELECT last_error FROM forums WHERE id = ?", forum_id) or {}
-        return PollRecord(last_ok, failed[0], parse_iso(last_run), error.get("last_error"))
+        error = self._row("SELECT last_error, last_ok_at FROM forums WHERE id = ?", forum_id) or {}
+        ever_read = (
+            last_ok is not None
+            or error.get("last_ok_at") is not None
+            or self._row("SELECT 1 AS read FROM topics WHERE forum_id = ? LIMIT 1", forum_id)
+            is not None
+        )
+        return PollRecord(
+            last_ok, failed[0], parse_iso(last_run), error.get("last_error"), ever_read
+        )
 
     @_translating
     def forum_health(self, forum_id: str) -> ForumHealth:

@@ -32,6 +32,11 @@ def stale_line(forum_id: str, record: PollRecord, interval: timedelta, now: date
         return None  # nothing was ever run: `findings` says the store is empty
     if record.last_ok is not None and now - record.last_ok <= limit:
         return None
+    if not record.ever_read:
+        why = f"the last {record.failed_since} run(s) failed on it" if record.failed_since else ""
+        if why and record.last_error:
+            why += f" ({record.last_error})"
+        return f"{forum_id} was never read yet" + (f": {why}" if why else "")
     age = f"{wait_text(now - record.last_ok)} old" if record.last_ok else "over a month old"
     if record.failed_since:
         why = f"the last {record.failed_since} run(s) of {forum_id} failed"
