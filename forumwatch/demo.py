@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,16 +35,62 @@ from forumwatch.telegram_bot.text import finding_message, summary_message
 from forumwatch.views.report import findings_table
 from forumwatch.views.run_summary import summary_lines
 
+KEPT = "demo.json"  # in a kept folder: the moment the demo forum was made for, and its port
+
+
+class DemoError(Exception):
+    """A kept demo folder that cannot be served: one line naming the folder and the fix."""
+
 
 def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None) -> int:
     """Serve the demo forum, watch it once into a fresh database, print what was found."""
     now = now or datetime.now(UTC)
     with SampleForumServer(demo_forum(now)) as server:
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            return _watch(server.url, keep, now, out)
-        with tempfile.TemporaryDirectory(prefix="forumwatch-demo-") as folder:
-            return _watch(server.url, Path(folder), now, out)
+        if keep is None:
+            with tempfile.TemporaryDirectory(prefix="forumwatch-demo-") as folder:
+                return _watch(server.url, Path(folder), now, out)
+        keep.mkdir(parents=True, exist_ok=True)
+        port = int(server.url.rsplit(":", 1)[1])
+        (keep / KEPT).write_text(json.dumps({"now": now.isoformat(), "port": port}) + "\n")
+        code = _watch(server.url, keep, now, out, kept=True)
+        config = keep / "config.yaml"
+        out.print(
+            f"\nKept in {keep}: config.yaml, forumwatch.db and the digest. The sample forum "
+            f"stops with this command; serve it again with `forumwatch demo --serve {keep}`, "
+            f"then try `forumwatch run -c {config}`, `forumwatch findings -c {config}` or "
+            f"`forumwatch daemon -c {config}` in another terminal.",
+            markup=False,
+        )
+        return code
+
+
+def serve_demo(folder: Path, out: Console, stop: threading.Event | None = None) -> int:
+    """Serve a kept demo's forum again, as it was when kept, until Ctrl-C (or `stop`)."""
+    try:
+        kept = json.loads((folder / KEPT).read_text(encoding="utf-8"))
+        now, port = datetime.fromisoformat(kept["now"]), int(kept["port"])
+    except (OSError, ValueError, KeyError) as err:
+        raise DemoError(
+            f"{folder}: not a kept demo ({KEPT} unreadable: {err}); "
+            f"make one with `forumwatch demo --keep {folder}`"
+        ) from None
+    try:
+        server = SampleForumServer(demo_forum(now), port)
+    except OSError:  # the port is taken now: serve on another and point the config at it
+        server = SampleForumServer(demo_forum(now))
+        port = int(server.url.rsplit(":", 1)[1])
+        (folder / KEPT).write_text(json.dumps({"now": now.isoformat(), "port": port}) + "\n")
+    config = folder / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"url: http://127\.0\.0\.1:\d+", f"url: {server.url}", text))
+    with server:
+        out.print(
+            f"Sample Discourse forum serving on {server.url} (loopback), as it was at "
+            f"{now:%Y-%m-%d %H:%M} UTC; config: {config}. Ctrl-C stops it.",
+            markup=False,
+        )
+        (stop or threading.Event()).wait()
+    return 0
 
 
 def _show_telegram(
@@ -84,13 +133,17 @@ def _show_closing(out: Console, store: Store, config: Config, now: datetime, key
     )
 
 
-def _write_digest(store: Store, config: Config, now: datetime) -> Path:
-    """The demo day's digest, so far, in a folder that outlives the demo's temporary one."""
+def _write_digest(store: Store, config: Config, now: datetime, kept: Path | None) -> Path:
+    """The demo day's digest, so far: in the kept folder, or in a fresh temporary folder of its
+    own that outlives the demo's (never a fixed shared path another demo would overwrite)."""
     from digests.build import build_digest
     from digests.render import render_html, render_text
 
-    folder = Path(tempfile.gettempdir()) / "forumwatch-demo-digest"
-    folder.mkdir(exist_ok=True)
+    if kept is not None:
+        folder = kept / "digest"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="forumwatch-demo-digest-"))
     built = build_digest(store, config, now.date(), now)
     page = folder / f"{built.day.isoformat()}.html"
     page.write_text(render_html(built), encoding="utf-8")
@@ -98,7 +151,7 @@ def _write_digest(store: Store, config: Config, now: datetime) -> Path:
     return page
 
 
-def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
+def _watch(url: str, folder: Path, now: datetime, out: Console, kept: bool = False) -> int:
     config_path = folder / "config.yaml"
     config_path.write_text(
         DEMO_CONFIG.format(
@@ -118,7 +171,8 @@ def _watch(url: str, folder: Path, now: datetime, out: Console) -> int:
         _show_closing(out, store, config, now, TopicKey("market", CONFIRMED_TOPIC))
         grouped = {key for forum in report.forums for key in forum.grouped}
         _show_telegram(out, report.transitions, now, grouped)
-        out.print(f"\nToday's digest for the quality staff: {_write_digest(store, config, now)}")
+        page = _write_digest(store, config, now, folder if kept else None)
+        out.print(f"\nToday's digest for the quality staff: {page}", markup=False)
     finally:
         store.close()
     out.print(

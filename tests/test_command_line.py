@@ -3,6 +3,7 @@ only the family it belongs to (start-up is paid per command, not for all of them
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -125,3 +126,48 @@ def test_ctrl_c_mid_poll_exits_130_and_leaves_the_store_sound(
     assert "interrupted" in err and "Aborted" not in err and "Traceback" not in err
     with sqlite3.connect(tmp_path / "forumwatch.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_kept_demo_can_be_served_again_and_watched(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    made = forumwatch("demo", "--keep", str(kept), env={"TMPDIR": str(tmp_path)})
+    assert made.returncode == 0, made.stderr
+    assert f"forumwatch demo --serve {kept}" in made.stdout.replace("\n", "")
+    assert (kept / "digest").is_dir() and list((kept / "digest").glob("*.html"))
+    config = str(kept / "config.yaml")
+    assert forumwatch("run", "-c", config).returncode == 1  # nothing serves the forum now
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "forumwatch", "demo", "--serve", str(kept)],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert "Sample Discourse forum serving on" in server.stdout.readline()
+        again = forumwatch("run", "-c", config, "-v")
+        listed = forumwatch("findings", "-c", config, "--format", "json")
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)
+
+    assert again.returncode == 0, again.stderr
+    assert "1 forum(s) polled" in again.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert "unanswered" in {item["rule"] for item in json.loads(listed.stdout)}
+    assert server.returncode == 130
+
+
+def test_the_demo_digest_goes_to_a_fresh_folder_each_time(tmp_path: Path) -> None:
+    first = forumwatch("demo", env={"TMPDIR": str(tmp_path)})
+    second = forumwatch("demo", env={"TMPDIR": str(tmp_path)})
+
+    pages = [
+        Path(r.stdout.split("Today's digest for the quality staff: ")[1].split()[0])
+        for r in (first, second)
+    ]
+    assert pages[0].parent != pages[1].parent
+    assert all(p.exists() and p.parent.parent == tmp_path for p in pages)

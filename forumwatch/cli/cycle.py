@@ -116,10 +116,29 @@ def daemon(config_path: Path | None) -> None:
     "--keep",
     type=click.Path(path_type=Path),
     metavar="DIR",
-    help="Keep the demo's config and database in DIR instead of a temporary folder.",
+    help="Keep the demo's config, database and digest in DIR instead of a temporary folder.",
 )
-def demo(now: datetime | None, keep: Path | None) -> None:
-    """Start a sample Discourse forum on loopback, watch it for one cycle, show the findings."""
-    from forumwatch.demo import run_demo
+@click.option(
+    "--serve",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Serve a kept demo's sample forum again (until Ctrl-C), so run, daemon, findings and "
+    "the bot can be tried against DIR/config.yaml.",
+)
+def demo(now: datetime | None, keep: Path | None, serve: Path | None) -> None:
+    """Start a sample Discourse forum on loopback, watch it for one cycle, show the findings.
 
+    \b
+    forumwatch demo --keep DIR     keep its config and database in DIR
+    forumwatch demo --serve DIR    serve that forum again, for `run -c DIR/config.yaml`
+    """
+    from forumwatch.demo import DemoError, run_demo, serve_demo
+
+    if keep is not None and serve is not None:
+        fail("--keep makes a demo, --serve serves a kept one: give one of them", 2)
+    if serve is not None:
+        try:
+            sys.exit(serve_demo(serve, stdout()))
+        except DemoError as err:
+            fail(str(err), 2)
     sys.exit(run_demo(stdout(), now=now, keep=keep))

@@ -69,9 +69,9 @@ class Fault:
 
 
 class SampleForumServer:
-    """A Discourse stand-in on 127.0.0.1 with an ephemeral port; a context manager."""
+    """A Discourse stand-in on 127.0.0.1, on `port` (0: an ephemeral one); a context manager."""
 
-    def __init__(self, forum: SampleForum) -> None:
+    def __init__(self, forum: SampleForum, port: int = 0) -> None:
         self.forum = forum
         self.requests: list[str] = []
         self.request_headers: list[dict[str, str]] = []  # lower-cased names, same order
@@ -80,7 +80,7 @@ class SampleForumServer:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
