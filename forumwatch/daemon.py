@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from forumwatch.config.models import Config, ForumConfig
 from forumwatch.config.values import format_duration
+from forumwatch.cycle import heartbeat
 from forumwatch.cycle.deliver import answer_commands
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle
@@ -95,6 +96,11 @@ class Daemon:
                     store, self.config, read_commands=False, stop=self.stop, forums=[forum]
                 )
             self.report(report)
+            url = self.config.heartbeat_url
+            if url is not None and heartbeat.due(self.config, report):
+                problem = heartbeat.beat(url)
+                if problem:
+                    self.say(problem)
         except AlreadyRunning as err:
             self.say(f"{err} (skipped this cycle)")
         except StoreError as err:

@@ -23,6 +23,7 @@ from forumwatch.cli.common import (
     stdout,
 )
 from forumwatch.cli.group import cli
+from forumwatch.cycle import heartbeat
 from forumwatch.cycle.results import CycleReport
 from forumwatch.cycle.run import run_cycle, why_dry_run
 from forumwatch.store import AlreadyRunning, StoreError, daemon_holding, run_lock
@@ -77,6 +78,10 @@ def run(config_path: Path | None, now: datetime | None, verbose: bool, dry_run: 
         report.dry_run_reason = reason
     if verbose or report.eventful:
         _print_report(report)
+    if config.heartbeat_url is not None and heartbeat.due(config, report):
+        problem = heartbeat.beat(config.heartbeat_url)
+        if problem:
+            say_error(problem)
     sys.exit(report.exit_code)
 
 

@@ -23,6 +23,7 @@ FAMILIES = {
     "findings": "reading",
     "topic": "reading",
     "credits": "reading",
+    "status": "reading",
     "invite": "admin",
     "digest": "admin",
     "check-config": "admin",

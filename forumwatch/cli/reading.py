@@ -1,4 +1,5 @@
-"""Commands that read the store: `findings`, `topic` (one topic's history) and `credits`."""
+"""Commands that read the store: `findings`, `topic` (one topic's history), `credits` and
+`status`."""
 
 from __future__ import annotations
 
@@ -150,3 +151,36 @@ def credits(config_path: Path | None, since: datetime | None, output_format: str
     out.print(credits_table(ledger))
     for line in credits_totals(ledger):
         out.print(line, markup=False)
+
+
+@cli.command()
+@config_option
+@now_option
+def status(config_path: Path | None, now: datetime | None) -> None:
+    """Is all well? Per forum its last good poll and open ignored topics, the outbox's
+    undelivered messages, the bot's chats and the last run. Reads the database only.
+
+    \b
+    Exit 0 when all is well; 1 when a forum's data is stale or was never read, messages wait
+    undelivered longer than two poll intervals, or nothing ever ran: for scripts and monitors.
+    """
+    from forumwatch.cli.common import exists
+    from forumwatch.views.status import status as read_status
+
+    config = load(config_path)
+    now = now or datetime.now(UTC)
+    out = stdout()
+    if not exists(config.database):
+        out.print(f"{config.database}: no run stored yet; start `forumwatch run` from cron")
+        sys.exit(1)
+    with open_store(config, read_only=True) as store:
+        try:
+            found = read_status(store, config, now)
+        except StoreError as err:
+            fail(str(err), 2)
+    for line in found.lines:
+        out.print(line, markup=False)
+    for problem in found.problems:
+        out.print(f"problem: {problem}", markup=False)
+    out.print("all is well" if found.healthy else f"{len(found.problems)} problem(s)")
+    sys.exit(0 if found.healthy else 1)

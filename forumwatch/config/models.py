@@ -383,6 +383,16 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     credits: CreditsConfig | None = None
     digest: DigestConfig | None = None
+    # requested after each run that read every forum (healthchecks.io, Uptime Kuma push
+    # monitors...), so a monitor outside notices when runs stop or keep failing
+    heartbeat_url: str | None = None
+
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _web_address(cls, url: str | None) -> str | None:
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address, e.g. https://hc-ping.com/…")
+        return url
 
     @field_validator("timezone")
     @classmethod

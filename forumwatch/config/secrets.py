@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-SECRET_KEY = re.compile(r"(api[_-]?key|token|password|passwd|secret)", re.IGNORECASE)
+# a heartbeat URL is a capability: whoever has it can tell the monitor all is well
+SECRET_KEY = re.compile(r"(api[_-]?key|token|password|passwd|secret|heartbeat)", re.IGNORECASE)
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would blank out ordinary words; such a "secret" protects nothing
 

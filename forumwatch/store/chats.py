@@ -165,6 +165,11 @@ class ChatsMixin(Database):
         )
         return {r["chat_id"] for r in rows}
 
+    def active_chat_count(self) -> int:
+        """Chats bound to the bot and still reachable."""
+        with self._translated():
+            return int(self.db.execute("SELECT count(*) FROM chats WHERE active = 1").fetchone()[0])
+
     def chats_with_role(self, role: ChatRole) -> list[int]:
         rows = self.db.query(
             "SELECT chat_id FROM chats WHERE active = 1 AND role = ? ORDER BY chat_id", [role.value]

@@ -197,6 +197,24 @@ class ForumsMixin(Database):
         self.db.conn.commit()
 
     @_translating
+    def open_topic_count(self, forum_id: str) -> int:
+        """Distinct topics of the forum with an open finding (a burst groups topics: not one
+        more), through the findings_open index."""
+        row = self.db.execute(
+            "SELECT count(DISTINCT topic_id) FROM findings "
+            "WHERE forum_id = ? AND resolved_at IS NULL AND rule != 'burst'",
+            [forum_id],
+        ).fetchone()
+        return int(row[0])
+
+    @_translating
+    def last_run(self) -> tuple[datetime, str] | None:
+        """The latest stored run's moment and status ("ok", "failed"...), None before the first."""
+        row = self._row("SELECT now, status FROM runs ORDER BY now DESC LIMIT 1")
+        moment = parse_iso(row["now"]) if row else None
+        return (moment, str(row["status"])) if row and moment else None
+
+    @_translating
     def last_run_now(self) -> datetime | None:
         """The (possibly simulated) `now` of the latest recorded run, None before the first.
 

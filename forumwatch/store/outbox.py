@@ -6,12 +6,23 @@ Part of `Store` (mixed in).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from forumwatch.model import OutboxMessage, Stage, StoredFinding, TopicKey
 from forumwatch.store.db import Database, _translating
-from forumwatch.store.rows import iso
+from forumwatch.store.rows import iso, parse_iso
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A channel's messages not delivered yet (see `OutboxMixin.waiting`)."""
+
+    channel: str
+    count: int
+    oldest: datetime | None  # when the oldest of them was queued
+    last_error: str | None  # the latest delivery error among them
 
 
 class OutboxMixin(Database):
@@ -100,6 +111,19 @@ class OutboxMixin(Database):
             [f.key.forum_id, f.key.topic_id, f.rule, stored.episode],
         )
         return [(r["channel"], r["recipient"]) for r in rows]
+
+    @_translating
+    def waiting(self) -> list[Waiting]:
+        """Undelivered messages per channel (outbox_pending index); the never-sent rows that
+        mark held alerts are left out."""
+        rows = self.db.query(
+            "SELECT channel, count(*) AS n, min(created_at) AS oldest, "
+            "(SELECT last_error FROM outbox e WHERE e.sent_at IS NULL AND e.channel = o.channel "
+            " AND e.last_error IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS error "
+            "FROM outbox o WHERE sent_at IS NULL AND channel != 'held' "
+            "GROUP BY channel ORDER BY channel"
+        )
+        return [Waiting(r["channel"], r["n"], parse_iso(r["oldest"]), r["error"]) for r in rows]
 
     @_translating
     def pending(self, channel: str) -> list[OutboxMessage]:
