@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW
+from conftest import NOW, forumwatch, write_config
 
 from forumwatch.model import (
     Author,
@@ -30,6 +30,7 @@ from forumwatch.model import (
     TopicKey,
     TopicState,
 )
+from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import SCHEMA, SCHEMA_VERSION, AlreadyRunning, Store, StoreError, run_lock
 
 CUSTOMER = Author("olena_k", "Olena")
@@ -350,6 +351,63 @@ def test_full_tmpfs_disk_is_a_clear_error(tmp_path: Path) -> None:
         reopened.close()
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_a_first_run_cut_off_by_a_full_disk_is_finished_by_the_next_run(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    """A first `run` on a tmpfs too small for the schema leaves a 4 KB file behind; once the
+    disk has room, the next `run` finishes that database instead of refusing it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the unfinished-file test covers the rest")
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)]
+    mounted = subprocess.run(mount, capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        config = write_config(tmp_path, forum.url)
+        text = config.read_text(encoding="utf-8").replace(
+            str(tmp_path / "forumwatch.db"), str(small / "forumwatch.db")
+        )
+        config.write_text(text, encoding="utf-8")
+
+        first = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
+        assert first.returncode == 2
+        assert "is full; free space there" in first.stderr
+        assert (small / "forumwatch.db").exists()  # the cut-off file the old code refused
+
+        subprocess.run(["mount", "-o", "remount,size=20m", str(small)], check=True)
+        second = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
+
+        assert second.returncode == 0, second.stderr
+        assert "9 topics listed, 9 fetched" in second.stdout
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+
+def test_someone_elses_database_is_still_refused_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "forumwatch.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    before = hashlib.sha256(other.read_bytes()).hexdigest()
+
+    with pytest.raises(StoreError, match="another application's SQLite database"):
+        Store(other)
+    assert hashlib.sha256(other.read_bytes()).hexdigest() == before
+
+
+def test_a_schema_begun_but_unfinished_is_completed(tmp_path: Path) -> None:
+    begun = tmp_path / "forumwatch.db"
+    with sqlite3.connect(begun) as db:  # our first tables, then the process died
+        db.execute("CREATE TABLE forums (id TEXT PRIMARY KEY)")
+
+    store = Store(begun)
+    store.close()
+
+    with sqlite3.connect(begun) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 # --- schema versions ------------------------------------------------------------------------------

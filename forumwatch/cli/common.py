@@ -18,7 +18,7 @@ from forumwatch.cli.group import CONFIG_HELP, GROUP_CONFIG, QUIET
 from forumwatch.config.load import ConfigError, default_config_path, load_config
 from forumwatch.config.models import Config
 from forumwatch.config.secrets import Redactor
-from forumwatch.store import Store, StoreError
+from forumwatch.store import Store, StoreError, unfinished
 
 if TYPE_CHECKING:  # rich is imported when something is printed: a quiet cron run never is
     from rich.console import Console
@@ -135,8 +135,8 @@ def exists(database: Path) -> bool:
 
 def last_run_now(database: Path) -> datetime | None:
     """The moment the latest stored run judged at, read without writing; None without a db."""
-    if not exists(database):
-        return None
+    if not exists(database) or unfinished(database):
+        return None  # nothing ran yet (or the first run was cut off): this run finishes it
     try:
         store = Store(database, create=False, read_only=True)
     except StoreError as err:

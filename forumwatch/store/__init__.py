@@ -26,6 +26,7 @@ from forumwatch.store.files import (
     daemon_holding,
     daemon_lock,
     run_lock,
+    unfinished,
 )
 from forumwatch.store.findings import FindingsMixin
 from forumwatch.store.forums import ForumsMixin, PollRecord
@@ -47,6 +48,7 @@ __all__ = [
     "iso",
     "parse_iso",
     "run_lock",
+    "unfinished",
 ]
 
 

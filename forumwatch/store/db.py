@@ -89,9 +89,9 @@ class Database:
                 self.db = SQLite(conn)
                 conn.execute("PRAGMA busy_timeout = 5000")
             if not read_only:
-                with self._translated():
+                with self._translated():  # a full disk or a dying one says so in one line
                     self.db.enable_wal()
-                self._migrate()
+                    self._migrate()
         except BaseException:
             conn.close()
             raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,14 @@ def _damaged(path: Path, detail: str) -> str:
     )
 
 
+def _no_room(path: Path) -> bool:
+    """True when the folder holding `path` has (next to) no free space left."""
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def _explain(
     path: Path, err: BaseException, *, read_only: bool = False, thing: str = "the database"
 ) -> str:
@@ -49,7 +58,11 @@ def _explain(
     code = getattr(err, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     number = err.errno if isinstance(err, OSError) else None
-    if primary == sqlite3.SQLITE_FULL or number in (errno.ENOSPC, errno.EDQUOT):
+    if (
+        primary == sqlite3.SQLITE_FULL
+        or number in (errno.ENOSPC, errno.EDQUOT)
+        or (primary == sqlite3.SQLITE_IOERR and _no_room(path))  # a full disk under -shm
+    ):
         return (
             f"{path}: the disk holding {thing} is full; free space there "
             "(nothing of this run was stored; the next run redoes it)"
@@ -127,11 +140,21 @@ def _truncation(path: Path, header: bytes) -> str | None:
     return None
 
 
+def unfinished(path: Path) -> bool:
+    """True when `path` holds a forumwatch database that was begun and never finished (a first
+    run cut off by a full disk or a kill): the next writing run finishes it. Never raises: what
+    is not ours is `_inspect`'s to refuse, with its own message."""
+    try:
+        return path.exists() and path.stat().st_size > 0 and _inspect(path) == "new"
+    except (StoreError, OSError):
+        return False
+
+
 def _inspect(path: Path) -> Literal["new", "ours", "legacy"]:
     """What `path` holds, found without writing a byte or creating a side file.
 
-    "new": missing, empty, or SQLite without tables; "ours": this schema version; "legacy": our
-    tables from before `user_version` was set. Raises `StoreError` for what forumwatch must not
+    "new": missing, empty, or SQLite with some of our tables at most (a cut-off first run);
+    "ours": this schema version; "legacy": our tables from before `user_version` was set. Raises `StoreError` for what forumwatch must not
     touch: another application's database, a newer schema, a damaged or non-SQLite file.
     """
     if path == MEMORY:
@@ -165,8 +188,8 @@ def _inspect(path: Path) -> Literal["new", "ours", "legacy"]:
         return "ours"
     if ours and 0 <= version < SCHEMA_VERSION:
         return "legacy"
-    if not tables and version == 0:
-        return "new"
+    if version == 0 and set(tables) <= OUR_TABLES:
+        return "new"  # nothing yet, or a first run cut off before its schema was whole
     if ours and version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer forumwatch (schema {version}, this one knows "
