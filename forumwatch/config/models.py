@@ -36,6 +36,9 @@ from forumwatch.config.values import (
 from forumwatch.model import BusinessHours, ClosingWords, Sla
 
 
+Language = Literal["uk", "ru", "en"]  # what people read: the digest, the bot, resolutions
+
+
 def _checked_by_loader(info: ValidationInfo) -> bool:
     """True when `load_config` validates: it checks repeated ids itself, naming their lines."""
     return bool((info.context or {}).get("located_checks"))
@@ -313,7 +316,7 @@ class TelegramConfig(_Strict):
     token: str = Field(min_length=1)
     api_url: str | None = None  # e.g. http://127.0.0.1:8081 for a local Bot API server
     admins: ChatIds = Field(default_factory=list)
-    language: Literal["uk", "en", "ru"] = "uk"
+    language: Language = "uk"  # the bot's own; unset, the top-level `language` (see Config)
     invite_valid_for: PositiveDuration = timedelta(days=7)
     remind_every: PositiveDuration = timedelta(hours=24)  # an escalated finding still open
     warn_before: PositiveDuration | None = None  # e.g. 30m: a heads-up to the developer
@@ -371,6 +374,9 @@ class SmtpConfig(_Strict):
 
 class Config(_Strict):
     database: Path = Path("forumwatch.db")
+    # what people read (the digest, its mail and headline, bot replies, stored resolutions)
+    # speaks this language; telegram.language may give the bot another
+    language: Language = "uk"
     # a run that takes longer reports the forums it has not reached as skipped (cron runs
     # must never pile up behind one slow forum)
     max_run_time: PositiveDuration = timedelta(minutes=30)
@@ -404,6 +410,21 @@ class Config(_Strict):
         if not _checked_by_loader(info):  # load_config names the line of each repeat
             require_unique("forum", [f.id for f in self.forums])
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bot_speaks_the_language(cls, data: Any) -> Any:
+        """A `telegram:` section without its own `language` speaks the top-level one."""
+        if isinstance(data, dict) and isinstance(data.get("telegram"), dict):
+            telegram = data["telegram"]
+            if "language" not in telegram and "language" in data:
+                return {**data, "telegram": {**telegram, "language": data["language"]}}
+        return data
+
+    @property
+    def bot_language(self) -> Language:
+        """The bot's language: `telegram.language`, else the top-level `language`."""
+        return self.telegram.language if self.telegram is not None else self.language
 
     def redactor(self) -> Redactor:
         """Masks every secret of this config (api keys, tokens, passwords) in a text."""

@@ -225,7 +225,7 @@ def _chat_scope(config: Config, chat: Chat) -> str:
 
 
 def _language(config: Config) -> str:
-    return config.telegram.language if config.telegram else "uk"
+    return config.bot_language
 
 
 def _phrases(config: Config) -> dict[str, str]:

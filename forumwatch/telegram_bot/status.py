@@ -29,7 +29,7 @@ def status_reply(store: Store, config: Config, chat: Chat, now: datetime) -> lis
     bursts = _bursts_by_topic(store, found)
     items = [_status_topic(topics[key], whole, bursts.get(key)) for key in listed]
     links = Links(forum_homes(store, config))
-    language = config.telegram.language if config.telegram else "uk"
+    language = config.bot_language
     return status_messages(items, now, language, total=len(topics), links=links)
 
 
