@@ -3,6 +3,7 @@ API stand-in on loopback, the demo forum on loopback, a real SQLite file."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -389,3 +390,31 @@ def test_developers_are_warned_before_a_deadline_and_escalations_reminded_daily(
     assert {m["chat_id"] for m in reminders} == {DEVELOPER, QUALITY, APP_QUALITY}
     assert len(reminders) == 3  # one round (24 h after escalating), each told chat once
     assert all(str(m["text"]).startswith("🔁 ") for m in reminders)
+
+
+def test_a_backlog_summary_counts_topics_not_findings(
+    tmp_path: Path, demo_site: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    """The demo forum has a burst of three topics and a re-posted request: findings outnumber
+    topics there, and the summary a chat gets names the topics."""
+    config = telegram_config(tmp_path, demo_site.url, telegram.url)
+    telegram.push_message(PARTNER, f"/start {invite(config, 'partner', '--forum', 'market')}")
+
+    code, output = run(config, NOW)
+
+    assert code == 0, output
+    listed = forumwatch(
+        "findings",
+        "-c",
+        str(config),
+        "--now",
+        NOW.isoformat(),
+        "--format",
+        "json",
+        env={"FW_TELEGRAM_TOKEN": TOKEN},
+    )
+    found = json.loads(listed.stdout)
+    topics = {str(item["topic_id"]) for item in found if item["rule"] != "burst"}
+    assert len(found) > len(topics)  # the case that matters: more findings than topics
+    summary = telegram.sent_to(PARTNER)[1]
+    assert summary.startswith(f"{len(topics)} topics already ignored"), summary

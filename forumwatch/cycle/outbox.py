@@ -145,7 +145,8 @@ def tell(
         held = storm_reason(forum, alone, store.open_topic_count(forum.id))
     if held is not None:
         _hold(store, config, forum, held, now, result)
-    backlog_counts: dict[tuple[int, str], int] = {}
+    # a backlog summary counts topics (a burst stands for the topics it groups), not findings
+    backlog_topics: dict[tuple[int, str], set[TopicKey]] = {}
     for change, app_id in changes:
         if not change.notifies:
             continue
@@ -159,19 +160,29 @@ def tell(
         for index, notifier in enumerate(active):
             if backlog and notifier.summarises_backlog and change.change is Change.OPENED:
                 stage = change.stored.finding.stage
+                topics = topics_of(change.stored)
                 for recipient in notifier.recipients(forum, change.stored.finding, stage, app_id):
-                    backlog_counts[index, recipient] = backlog_counts.get((index, recipient), 0) + 1
+                    backlog_topics.setdefault((index, recipient), set()).update(topics)
                 continue
             _enqueue(store, forum, change, now, notifier, app_id)
     if not backlog:
         for change, app_id in judging.handed_back:  # a burst ended: its topics on their own
             for notifier in active:
                 _enqueue(store, forum, change, now, notifier, app_id)
-    for (index, recipient), count in sorted(backlog_counts.items()):
+    for (index, recipient), keys in sorted(backlog_topics.items()):
         notifier = active[index]
-        text = notifier.backlog_text(forum, count)
+        text = notifier.backlog_text(forum, len(keys))
         store.enqueue_note(forum.id, "backlog", notifier.channel, recipient, text, now)
     follow_ups = follow_ups_channel(active)
     if follow_ups is not None and not backlog:
         remind(store, follow_ups, forum.id, now)
     return transitions_only
+
+
+def topics_of(stored: StoredFinding) -> set[TopicKey]:
+    """The topics a finding speaks for: its own, or for a burst each topic it groups."""
+    finding = stored.finding
+    if finding.rule != "burst":
+        return {finding.key}
+    grouped = {TopicKey(finding.key.forum_id, e.topic_id) for e in finding.evidence if e.topic_id}
+    return grouped or {finding.key}
