@@ -640,3 +640,27 @@ def test_every_notification_phrase_exists_in_every_language() -> None:
             fields = {part.split("}")[0] for part in text.split("{")[1:]}
             english = {part.split("}")[0] for part in _PHRASES["en"][key].split("{")[1:]}
             assert fields == english, (language, key)
+
+
+def test_bot_replies_name_roles_and_scopes_in_the_chats_language() -> None:
+    from forumwatch.telegram_bot.phrases import REPLIES
+
+    for language in ("uk", "ru"):
+        words = REPLIES[language]
+        for key in ("role_partner", "role_developer", "role_quality", "scope_forum", "scope_app"):
+            english = REPLIES["en"][key].split("{")[0].strip()
+            said = re.sub(r"\{\w+\}", "", words[key])  # the placeholders' names are English
+            assert english not in said, (language, key, words[key])
+
+
+def test_times_people_read_are_in_the_configured_zone_with_its_offset() -> None:
+    from datetime import UTC, datetime
+
+    from forumwatch.config.values import local_time
+
+    winter = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 4, 12, 0, tzinfo=UTC)
+
+    assert local_time(winter, "Europe/Kyiv") == "2026-03-04 14:00 +02:00"
+    assert local_time(summer, "Europe/Kyiv") == "2026-07-04 15:00 +03:00"
+    assert local_time(winter, "UTC") == "2026-03-04 12:00 UTC"

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,6 +112,15 @@ def require_unique(what: str, ids: list[str]) -> None:
         used = ", ".join(repr(i) for i in repeated)
         verb = "is" if len(repeated) == 1 else "are each"
         raise ValueError(f"{what} id {used} {verb} used more than once; ids must be unique")
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """`moment` as people of `zone` read it: "2026-03-07 14:00 +02:00", or "… UTC" in UTC."""
+    if zone == "UTC":
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    local = moment.astimezone(ZoneInfo(zone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
 def known_zone(zone: str) -> str:

@@ -154,8 +154,9 @@ def _inspect(path: Path) -> Literal["new", "ours", "legacy"]:
     """What `path` holds, found without writing a byte or creating a side file.
 
     "new": missing, empty, or SQLite with some of our tables at most (a cut-off first run);
-    "ours": this schema version; "legacy": our tables from before `user_version` was set. Raises `StoreError` for what forumwatch must not
-    touch: another application's database, a newer schema, a damaged or non-SQLite file.
+    "ours": this schema version; "legacy": our tables from before `user_version` was set.
+    Raises `StoreError` for what forumwatch must not touch: another application's database, a
+    newer schema, a damaged or non-SQLite file.
     """
     if path == MEMORY:
         return "new"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from forumwatch.config.models import Config
-from forumwatch.config.values import parse_duration
+from forumwatch.config.values import local_time, parse_duration
 from forumwatch.model import TopicKey
 from forumwatch.store import Store
 from forumwatch.store.chats import Chat, ChatRole, Invite, Subscription
@@ -117,7 +117,8 @@ def _start(
     if chat is None:
         return [say["bad_code"]]
     scope = _scope_words(config, chat.forum_id, chat.app_id)
-    replies = [say["bound"].format(role=chat.role.value, scope=f": {scope}" if scope else "")]
+    bound_scope = say["bound_scope"].format(scope=scope) if scope else ""
+    replies = [say["bound"].format(role=_role_words(config, chat.role), scope=bound_scope)]
     backlog = len(by_topic(open_in_scope(store, config, chat)))  # topics, not findings
     if backlog:  # one summary, never a flood of old findings
         replies.append(summary_message(backlog, _language(config)))
@@ -152,12 +153,14 @@ def _unsubscribe(store: Store, config: Config, chat: Chat, args: list[str]) -> s
 def _list(store: Store, config: Config, chat: Chat) -> str:
     say = _phrases(config)
     if chat.role is not ChatRole.PARTNER:
-        return say["follows"].format(role=chat.role.value, scopes=_chat_scope(config, chat))
+        return say["follows"].format(
+            role=_role_words(config, chat.role), scopes=_chat_scope(config, chat)
+        )
     subscriptions = store.subscriptions(chat.chat_id)
     if not subscriptions:
         return say["nothing"]
     scopes = "; ".join(_scope_words(config, s.forum_id, s.app_id) for s in subscriptions)
-    return say["follows"].format(role=chat.role.value, scopes=scopes)
+    return say["follows"].format(role=_role_words(config, chat.role), scopes=scopes)
 
 
 def _mute(store: Store, config: Config, chat: Chat, args: list[str], now: datetime) -> str:
@@ -175,7 +178,7 @@ def _mute(store: Store, config: Config, chat: Chat, args: list[str], now: dateti
     until = now + duration
     store.mute(chat.chat_id, key, until)
     return say["muted"].format(
-        topic=f"{key.forum_id} #{key.topic_id}", until=f"{until:%Y-%m-%d %H:%M}"
+        topic=f"{key.forum_id} #{key.topic_id}", until=local_time(until, config.timezone)
     )
 
 
@@ -215,9 +218,14 @@ def _app_ids(config: Config) -> str:
 
 
 def _scope_words(config: Config, forum_id: str, app_id: str) -> str:
+    say = _phrases(config)
     if app_id:
-        return f"app {app_id} ({forum_id})"
-    return f"forum {forum_id}" if forum_id else ""
+        return say["scope_app"].format(app=app_id, forum=forum_id)
+    return say["scope_forum"].format(forum=forum_id) if forum_id else ""
+
+
+def _role_words(config: Config, role: ChatRole) -> str:
+    return _phrases(config)[f"role_{role.value}"]
 
 
 def _chat_scope(config: Config, chat: Chat) -> str:

@@ -112,6 +112,7 @@ REPLIES: dict[str, dict[str, str]] = {
         ),
         "bad_code": "This invite code is unknown, already used or expired; ask for a new one.",
         "bound": "Connected as {role}{scope}.",
+        "bound_scope": ", following {scope}",
         "admins_only": "Only this group's admins can change what it follows.",
         "partners_only": "Only partner chats choose what they follow; yours follows {scope}.",
         "usage": "Write /subscribe forum ID or /subscribe app ID.",
@@ -128,7 +129,12 @@ REPLIES: dict[str, dict[str, str]] = {
             "Write /mute followed by a topic's link on a watched forum and how long, e.g. "
             "/mute https://forum.example.com/t/some-topic/123 3d (at most 90d)."
         ),
-        "muted": "No messages about {topic} to this chat until {until} UTC.",
+        "muted": "No messages about {topic} to this chat until {until}.",
+        "role_partner": "partner",
+        "role_developer": "developer",
+        "role_quality": "quality staff",
+        "scope_forum": "forum {forum}",
+        "scope_app": "app {app} ({forum})",
     },
     "uk": {
         "help": (
@@ -145,6 +151,7 @@ REPLIES: dict[str, dict[str, str]] = {
         ),
         "bad_code": "Код запрошення невідомий, уже використаний або прострочений; попросіть новий.",
         "bound": "Під'єднано як {role}{scope}.",
+        "bound_scope": "; чат стежить за {scope}",
         "admins_only": "Змінювати підписки групи можуть лише її адміністратори.",
         "partners_only": "Підписки обирають лише чати партнерів; ваш чат стежить за {scope}.",
         "usage": "Напишіть /subscribe forum ID або /subscribe app ID.",
@@ -161,7 +168,12 @@ REPLIES: dict[str, dict[str, str]] = {
             "Напишіть /mute, посилання на тему форуму, за яким стежимо, і на скільки, напр. "
             "/mute https://forum.example.com/t/some-topic/123 3d (щонайбільше 90d)."
         ),
-        "muted": "Повідомлень про {topic} у цей чат не буде до {until} UTC.",
+        "muted": "Повідомлень про {topic} у цей чат не буде до {until}.",
+        "role_partner": "партнер",
+        "role_developer": "розробник",
+        "role_quality": "служба якості",
+        "scope_forum": "форумом {forum}",
+        "scope_app": "застосунком {app} ({forum})",
     },
     "ru": {
         "help": (
@@ -178,6 +190,7 @@ REPLIES: dict[str, dict[str, str]] = {
         ),
         "bad_code": "Код приглашения неизвестен, уже использован или истёк; попросите новый.",
         "bound": "Подключено как {role}{scope}.",
+        "bound_scope": "; чат следит за {scope}",
         "admins_only": "Менять подписки группы могут только её администраторы.",
         "partners_only": "Подписки выбирают только чаты партнёров; ваш чат следит за {scope}.",
         "usage": "Напишите /subscribe forum ID или /subscribe app ID.",
@@ -194,7 +207,12 @@ REPLIES: dict[str, dict[str, str]] = {
             "Напишите /mute, ссылку на тему форума, за которым следим, и на сколько, напр. "
             "/mute https://forum.example.com/t/some-topic/123 3d (не больше 90d)."
         ),
-        "muted": "Сообщений о {topic} в этот чат не будет до {until} UTC.",
+        "muted": "Сообщений о {topic} в этот чат не будет до {until}.",
+        "role_partner": "партнёр",
+        "role_developer": "разработчик",
+        "role_quality": "служба качества",
+        "scope_forum": "форумом {forum}",
+        "scope_app": "приложением {app} ({forum})",
     },
 }
 
