@@ -2,13 +2,16 @@
 
 It answers `/bot<token>/<method>` as Telegram does (`{"ok": true, "result": ...}`), records every
 message sent, queues updates for getUpdates, and misbehaves on demand: 429 with retry_after, 403
-(bot blocked), a group migrated to a supergroup, a reply held in flight (to kill its sender).
+(bot blocked), a group migrated to a supergroup, a reply held in flight (to kill its sender), a
+token revoked mid-run. Another token is answered as the real Bot API answers an unknown one: 401
+Unauthorized when it has a token's shape (`123456:ABC...`), 404 Not Found when it has not.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +23,7 @@ BOT_ID = 123456
 BOT_USERNAME = "forumwatch_test_bot"
 HOLD_LIMIT = 30.0  # seconds a held sendMessage waits for its release at most
 _NUMERIC = {"chat_id", "offset", "timeout", "limit", "user_id", "message_id"}
+_TOKEN_SHAPE = re.compile(r"\d+:[\w-]+")  # the bot's id, a colon, the secret
 
 
 class BotApiStandIn:
@@ -27,6 +31,8 @@ class BotApiStandIn:
         self.token = token
         self.sent: list[dict[str, Any]] = []  # sendMessage params, chat_id as int
         self.calls: list[str] = []  # method names, in order
+        self.refused: list[str] = []  # the methods asked with a refused token, in order
+        self._revoked: set[str] | None = None  # methods whose token is refused; empty: all
         self._updates: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message = 1
@@ -97,6 +103,11 @@ class BotApiStandIn:
     def migrate(self, chat_id: int, new_chat_id: int) -> None:
         self._migrated[chat_id] = new_chat_id
 
+    def revoke_token(self, *methods: str) -> None:
+        """From now on refuse the right token too (401), for `methods` only (e.g. "sendMessage":
+        getMe still answers) or, without any, for every method: a token revoked in BotFather."""
+        self._revoked = set(methods)
+
     def hold(self, chat_id: int) -> None:
         """Record each sendMessage to `chat_id`, then answer it only after `release` (or
         HOLD_LIMIT): the message is in flight while the test kills its sender."""
@@ -123,8 +134,13 @@ class BotApiStandIn:
     # --- what the handler calls ---------------------------------------------------------------
 
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if token != self.token:
-            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        revoked = self._revoked is not None and (not self._revoked or method in self._revoked)
+        if token != self.token or revoked:
+            with self._lock:
+                self.refused.append(method)
+            if not _TOKEN_SHAPE.fullmatch(token):
+                return 404, _error(404, "Not Found")
+            return 401, _error(401, "Unauthorized")
         with self._lock:
             self.calls.append(method)
         handler = getattr(self, f"_{method.lower()}", None)

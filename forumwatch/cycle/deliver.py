@@ -23,12 +23,17 @@ async def deliver(
     """Send every pending outbox message; a failed one stays pending for the next run.
 
     Each message is marked sent as soon as it went out, so a crash repeats at most the one in
-    flight.
+    flight. A failure of the channel itself (an exception whose `stops_channel` is true: a
+    refused bot token) ends that channel's round at the first message, keeps them all, and is
+    said once. The errors returned extend the report's `delivery_errors` (the same list: what
+    reading the bot commands met stays in it, and the channel's refusal is not said twice).
     """
-    sent, errors = 0, []
+    sent = 0
+    errors = report.delivery_errors if report is not None else []
     for notifier in active:
         try:
-            for message in store.pending(notifier.channel):
+            pending = store.pending(notifier.channel)
+            for done, message in enumerate(pending):
                 if stop is not None and stop.is_set():
                     break  # the rest stay in the outbox for the next cycle
                 try:
@@ -38,6 +43,14 @@ async def deliver(
                         report.delivery_notes.append(f"{notifier.channel}: {gone}")
                     continue
                 except Exception as err:  # a notifier's failure must not stop the others
+                    if getattr(err, "stops_channel", False):
+                        kept = len(pending) - done
+                        say_once(
+                            errors,
+                            f"{notifier.channel}: {err}",
+                            f"{kept} message(s) kept for the next run",
+                        )
+                        break  # no point trying the others: they stay in the outbox
                     errors.append(f"{notifier.channel} → {message.recipient}: {err}")
                     continue
                 store.mark_sent(message.id, now, ref)
@@ -47,11 +60,21 @@ async def deliver(
     return sent, errors
 
 
+def say_once(errors: list[str], line: str, more: str) -> None:
+    """`line; more` in `errors`, in place of `line` when it is there already (the same refusal
+    met reading the bot commands): one line for one problem."""
+    full = f"{line}; {more}"
+    if line in errors:
+        errors[errors.index(line)] = full
+    else:
+        errors.append(full)
+
+
 async def answer_commands(store: Store, config: Config, now: datetime) -> str | None:
     """Answer the bot commands sent since the last run; an error message when Telegram failed."""
     from telegram.error import InvalidToken, TelegramError
 
-    from forumwatch.telegram_bot.notifier import make_bot
+    from forumwatch.telegram_bot.notifier import make_bot, refused_token
     from forumwatch.telegram_bot.updates import answer_updates
 
     assert config.telegram is not None
@@ -59,8 +82,8 @@ async def answer_commands(store: Store, config: Config, now: datetime) -> str | 
     try:
         async with bot:
             await answer_updates(store, config, bot, now)
-    except InvalidToken:
-        return "telegram: the bot token was refused; check FORUMWATCH_TELEGRAM_TOKEN"
+    except InvalidToken as err:  # its message may quote the token: never printed
+        return f"telegram: {refused_token(err, config.telegram)}"
     except TelegramError as err:
         return f"telegram: could not read bot commands ({err}); they are read next run"
     return None

@@ -6,7 +6,9 @@ subscribed to the forum or app hear; from `escalated` on, the quality staff as w
 
 Delivery problems are handled, not crashed on: a 429 waits `retry_after` and tries again, a 403
 (bot blocked or removed) deactivates that chat only, a group that became a supergroup moves its
-binding and the message goes to the new id; anything else stays in the outbox for the next run.
+binding and the message goes to the new id; a refused token (401, or 404 for a token of a wrong
+shape or a wrong api_url) stops the round at the first message (TokenRefused); anything else
+stays in the outbox for the next run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from telegram import Bot
+    from telegram.error import TelegramError
 
 from forumwatch.config.models import Config, ForumConfig, TelegramConfig
 from forumwatch.model import (
@@ -59,9 +62,84 @@ def make_bot(settings: TelegramConfig) -> Bot:
     pays for it (a cron run every few minutes, for years)."""
     from telegram import Bot
 
+    _quiet_library_log()
     if settings.api_url:
         return Bot(settings.token, base_url=f"{settings.api_url}/bot")
     return Bot(settings.token)
+
+
+def _quiet_library_log() -> None:
+    """python-telegram-bot logs an answer that is not JSON (a wrong api_url's HTML page) with
+    its traceback; forumwatch configures no logging, so Python's last-resort handler printed it
+    to stderr before forumwatch's own line. A NullHandler keeps it out (a handler configured
+    on the root logger still hears it)."""
+    import logging
+
+    library = logging.getLogger("telegram")
+    if not library.handlers:
+        library.addHandler(logging.NullHandler())
+
+
+class TokenRefused(DeliveryError):
+    """Telegram refused the bot token (401) or knows no bot by it (404): no message can go and
+    no command can be read until the config is fixed. The delivery round stops at the first
+    message and keeps them all (cycle.deliver reads `stops_channel`)."""
+
+    stops_channel: ClassVar[bool] = True
+
+
+def telegram_problem(err: TelegramError, settings: TelegramConfig) -> str:
+    """What went wrong, in words that name the fix, and never the token (python-telegram-bot's
+    own message for a token refused while it initializes quotes it)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    if isinstance(err, InvalidToken):
+        return str(refused_token(err, settings))
+    where = api_url(settings)
+    # an answer that is not JSON is quoted whole: "Not Implemented (501). Parsing … failed"
+    said = err.message.split(". Parsing the server response", 1)[0]
+    if said != err.message:
+        return f"{where} answered {said}, not JSON (is telegram.api_url a Bot API server?)"
+    if isinstance(err, NetworkError):
+        return f"cannot reach the Bot API at {where} ({said})"
+    return f"the Bot API at {where} answered: {said}"
+
+
+def refused_token(err: TelegramError, settings: TelegramConfig) -> TokenRefused:
+    """A 401 or a 404 (python-telegram-bot raises InvalidToken for both, with Telegram's
+    description: "Unauthorized", "Not Found") as a TokenRefused."""
+    from telegram.error import InvalidToken
+
+    # Bot.initialize raises a new InvalidToken quoting the token, from the one it met
+    cause = err.__cause__ if isinstance(err.__cause__, InvalidToken) else err
+    if "Not Found" in cause.message or "404" in cause.message:
+        return TokenRefused(
+            f"the Bot API answered 404 Not Found (at {api_url(settings)}): a token of a wrong "
+            "shape or a wrong telegram.api_url; check telegram.token / "
+            "FORUMWATCH_TELEGRAM_TOKEN and telegram.api_url"
+        )
+    return TokenRefused(
+        "the bot token was refused (401 Unauthorized); "
+        "check telegram.token / FORUMWATCH_TELEGRAM_TOKEN"
+    )
+
+
+def api_url(settings: TelegramConfig) -> str:
+    return settings.api_url or "https://api.telegram.org"
+
+
+async def bot_username(settings: TelegramConfig) -> str:
+    """The bot's @username, from getMe. Raises TokenRefused (401, 404), or DeliveryError naming
+    the problem: the Bot API unreachable, or another error."""
+    from telegram.error import InvalidToken, TelegramError
+
+    try:
+        async with make_bot(settings) as bot:
+            return bot.username
+    except InvalidToken as err:
+        raise refused_token(err, settings) from None
+    except TelegramError as err:
+        raise DeliveryError(telegram_problem(err, settings)) from None
 
 
 class Pacer:
@@ -154,13 +232,11 @@ class TelegramNotifier:
             bot = make_bot(self.settings)
             try:
                 await bot.initialize()
-            except InvalidToken:
-                raise DeliveryError(
-                    "Telegram refused the bot token; check FORUMWATCH_TELEGRAM_TOKEN "
-                    "(BotFather's /mybots shows it)"
-                ) from None
+            except InvalidToken as err:
+                raise refused_token(err, self.settings) from None
             except TelegramError as err:
-                raise DeliveryError(f"Telegram unreachable ({err}); retried next run") from None
+                problem = telegram_problem(err, self.settings)
+                raise DeliveryError(f"{problem}; retried next run") from None
             self._bot = bot
         return self._bot
 
@@ -172,7 +248,13 @@ class TelegramNotifier:
     async def send(self, message: OutboxMessage) -> str | None:
         """Send one outbox row; the message id as the sent ref."""
         from telegram.constants import ParseMode
-        from telegram.error import ChatMigrated, Forbidden, RetryAfter, TelegramError
+        from telegram.error import (
+            ChatMigrated,
+            Forbidden,
+            InvalidToken,
+            RetryAfter,
+            TelegramError,
+        )
 
         chat_id = int(message.recipient)
         chat = self.store.chat(chat_id)
@@ -203,6 +285,8 @@ class TelegramNotifier:
                     f"chat {chat_id} blocked or removed the bot ({err.message}); "
                     "it gets nothing more until it is invited again"
                 ) from None
+            except InvalidToken as err:  # revoked since getMe: no other message will go either
+                raise refused_token(err, self.settings) from None
             except TelegramError as err:
                 raise DeliveryError(f"Telegram error ({err}); retried next run") from None
         raise DeliveryError(f"chat {chat_id}: still refused after retries; retried next run")

@@ -1,0 +1,132 @@
+"""A wrong Telegram token is noticed: `run` keeps every message and fails once. The real
+`forumwatch` command, python-telegram-bot doing real HTTP to the Bot API stand-in, a real SQLite
+file."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from forumwatch.sample_forum.server import SampleForumServer
+from tests.conftest import NOW, forumwatch, write_config
+from tests.telegram_standin import BotApiStandIn
+
+TOKEN = "123456:RIGHT-token-never-printed"
+WRONG = "123456:WRONG-token-never-printed"  # a token's shape: Telegram answers 401
+DEVELOPER, QUALITY = 601, -701
+REFUSED = (
+    "telegram: the bot token was refused (401 Unauthorized); "
+    "check telegram.token / FORUMWATCH_TELEGRAM_TOKEN"
+)
+NOT_FOUND = "telegram: the Bot API answered 404 Not Found"
+
+
+@pytest.fixture
+def telegram() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn(TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def config(tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn) -> Path:
+    return token_config(tmp_path, forum.url, telegram.url)
+
+
+def token_config(folder: Path, forum_url: str, api_url: str) -> Path:
+    """The test config with Telegram at `api_url`, a developer and a quality chat."""
+    extra = f"telegram:\n  token: ${{FW_TELEGRAM_TOKEN}}\n  api_url: {api_url}\n  language: en\n"
+    path = write_config(folder, forum_url, extra=extra)
+    text = path.read_text(encoding="utf-8").replace(
+        "    staff: [anna_quality]\n",
+        f"    staff: [anna_quality]\n    developer_chats: [{DEVELOPER}]\n"
+        f"    quality_chats: [{QUALITY}]\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str, token: str = TOKEN) -> tuple[int, str, str]:
+    result = forumwatch(*args, "-c", str(config), env={"FW_TELEGRAM_TOKEN": token})
+    output = result.stdout + result.stderr
+    for secret in (TOKEN, WRONG):
+        assert secret.split(":")[-1] not in output, output
+    return result.returncode, result.stdout, result.stderr
+
+
+def outbox(config: Path) -> tuple[int, int]:
+    """(pending, sent) Telegram rows of the real database file."""
+    with sqlite3.connect(config.parent / "forumwatch.db") as db:
+        rows = db.execute(
+            "SELECT sum(sent_at IS NULL), sum(sent_at IS NOT NULL) FROM outbox "
+            "WHERE channel = 'telegram'"
+        ).fetchone()
+    return int(rows[0] or 0), int(rows[1] or 0)
+
+
+def closed_port_url() -> str:
+    """A loopback address nothing listens on: Telegram unreachable."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def test_run_with_a_refused_token_keeps_every_message_and_says_so_once(
+    config: Path, telegram: BotApiStandIn
+) -> None:
+    code, out, err = cli(config, "run", "--now", NOW.isoformat(), token=WRONG)
+    assert code == 1, out + err
+    assert err.count("bot token was refused") == 1, err
+    assert REFUSED in err
+    pending, sent = outbox(config)
+    assert pending >= 2 and sent == 0  # nothing dropped, nothing marked sent
+    assert telegram.sent == []
+    assert telegram.refused.count("getMe") <= 2  # commands, then delivery: not once a message
+
+    later = (NOW + timedelta(minutes=5)).isoformat()
+    code, out, err = cli(config, "run", "--now", later)
+    assert code == 0, out + err
+    assert outbox(config) == (0, pending)
+    assert len(telegram.sent) == pending
+
+
+def test_run_meeting_a_404_fails_once(
+    tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    config = token_config(tmp_path, forum.url, f"{telegram.url}/typo")
+    code, out, err = cli(config, "run", "-v", "--now", NOW.isoformat())
+    assert code == 1, out + err
+    assert err.count("404 Not Found") == 1, err
+    assert outbox(config)[1] == 0
+
+
+def test_run_with_a_refused_token_and_nothing_to_send_fails(
+    config: Path, telegram: BotApiStandIn
+) -> None:
+    """Pending bot commands are never answered with a wrong token: that alone fails the run."""
+    assert cli(config, "run", "--now", NOW.isoformat())[0] == 0  # everything sent
+    telegram.push_message(DEVELOPER, "/help")
+    later = (NOW + timedelta(minutes=5)).isoformat()
+    code, out, err = cli(config, "run", "-v", "--now", later, token=WRONG)
+    assert code == 1, out + err
+    assert err.count("bot token was refused") == 1, err
+
+
+def test_a_token_revoked_while_sending_stops_at_the_first_message(
+    config: Path, telegram: BotApiStandIn
+) -> None:
+    telegram.revoke_token("getUpdates", "sendMessage")  # getMe still answers
+    code, out, err = cli(config, "run", "--now", NOW.isoformat())
+    assert code == 1, out + err
+    assert err.count("bot token was refused") == 1, err
+    assert telegram.refused == ["getUpdates", "sendMessage"]  # not one try per message
+    pending, sent = outbox(config)
+    assert pending >= 2 and sent == 0
