@@ -1,9 +1,10 @@
-"""A wrong Telegram token is noticed: `run` keeps every message and fails once. The real
-`forumwatch` command, python-telegram-bot doing real HTTP to the Bot API stand-in, a real SQLite
-file."""
+"""A wrong Telegram token is noticed: `check-config --probe` names it, `run` keeps every message
+and fails once, `invite` fails but still gives the code. The real `forumwatch` command,
+python-telegram-bot doing real HTTP to the Bot API stand-in, a real SQLite file."""
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 
 from forumwatch.sample_forum.server import SampleForumServer
 from tests.conftest import NOW, forumwatch, write_config
-from tests.telegram_standin import BotApiStandIn
+from tests.telegram_standin import BOT_USERNAME, BotApiStandIn
 
 TOKEN = "123456:RIGHT-token-never-printed"
 WRONG = "123456:WRONG-token-never-printed"  # a token's shape: Telegram answers 401
@@ -76,6 +77,49 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+# --- check-config --probe ---------------------------------------------------------------------
+
+
+def test_probe_names_the_bot_and_only_with_a_telegram_section(
+    config: Path, tmp_path: Path, forum: SampleForumServer
+) -> None:
+    code, out, err = cli(config, "check-config", "--probe")
+    assert code == 0, out + err
+    assert f"telegram: @{BOT_USERNAME}" in out
+
+    (tmp_path / "plain").mkdir()
+    without = write_config(tmp_path / "plain", forum.url)
+    code, out, err = cli(without, "check-config", "--probe")
+    assert code == 0, out + err
+    assert "telegram:" not in out + err
+
+
+def test_probe_names_a_refused_token_and_fails(config: Path, telegram: BotApiStandIn) -> None:
+    code, out, err = cli(config, "check-config", "--probe", token=WRONG)
+    assert code == 1, out + err
+    assert REFUSED in out + err
+    assert telegram.refused == ["getMe"]
+
+
+def test_probe_names_a_404_from_a_wrong_api_url(
+    tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    """Telegram answers 404 for a token of the wrong shape (the config refuses those already)
+    and for a Bot API server's wrong path."""
+    config = token_config(tmp_path, forum.url, f"{telegram.url}/typo")
+    code, out, err = cli(config, "check-config", "--probe")
+    assert code == 1, out + err
+    assert NOT_FOUND in out + err
+    assert "telegram.api_url" in out + err and "FORUMWATCH_TELEGRAM_TOKEN" in out + err
+
+
+def test_probe_names_an_unreachable_bot_api(tmp_path: Path, forum: SampleForumServer) -> None:
+    config = token_config(tmp_path, forum.url, closed_port_url())
+    code, out, err = cli(config, "check-config", "--probe")
+    assert code == 1, out + err
+    assert "telegram: cannot reach the Bot API" in out + err
+
+
 # --- run --------------------------------------------------------------------------------------
 
 
@@ -130,3 +174,41 @@ def test_a_token_revoked_while_sending_stops_at_the_first_message(
     assert telegram.refused == ["getUpdates", "sendMessage"]  # not one try per message
     pending, sent = outbox(config)
     assert pending >= 2 and sent == 0
+
+
+# --- invite -----------------------------------------------------------------------------------
+
+
+def test_invite_with_a_refused_token_fails_but_gives_the_code(config: Path) -> None:
+    code, out, err = cli(config, "invite", "partner", "--forum", "market", token=WRONG)
+    assert code == 1, out + err
+    match = re.search(r"Invite code: ([\w-]+)", out)
+    assert match, out
+    assert f"/start {match[1]}" in out
+    assert "t.me/" not in out
+    assert err.count("bot token was refused") == 1, err
+
+    code, out, err = cli(config, "invite", "partner")  # the token fixed: a link again
+    assert code == 0, out + err
+    assert re.search(rf"https://t\.me/{BOT_USERNAME}\?start=[\w-]+", out), out
+
+
+def test_invite_with_telegram_unreachable_fails_but_gives_the_code(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    config = token_config(tmp_path, forum.url, closed_port_url())
+    code, out, err = cli(config, "invite", "quality")
+    assert code == 1, out + err
+    match = re.search(r"Invite code: ([\w-]+)", out)
+    assert match and f"/start {match[1]}" in out, out
+    assert "cannot reach the Bot API" in err
+
+
+def test_invite_with_an_api_url_that_is_no_bot_api_says_so_in_one_line(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    config = token_config(tmp_path, forum.url, forum.url)  # a web server, not a Bot API
+    code, out, err = cli(config, "invite", "quality")
+    assert code == 1, out + err
+    assert "Invite code: " in out
+    assert err.count("\n") == 1 and "not JSON (is telegram.api_url a Bot API server?)" in err, err

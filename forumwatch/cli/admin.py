@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from forumwatch.cli.common import config_option, fail, load, open_store, say_error
+from forumwatch.cli.common import config_option, fail, load, open_store, redact, say_error
 from forumwatch.cli.group import cli
 from forumwatch.config.load import default_config_path, notes
 from forumwatch.config.models import Config
@@ -36,7 +36,9 @@ def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> N
                told when a finding escalates
 
     Prints the code and a t.me link; opening the link in the chat (or sending /start CODE to
-    the bot) binds it. A code works once and expires after telegram.invite_valid_for.
+    the bot) binds it. A code works once and expires after telegram.invite_valid_for. When the
+    bot cannot be reached (a refused token, no network) the code is printed all the same, the
+    reason goes to stderr, and the exit code is 1.
     """
     config = load(config_path)
     if config.telegram is None:
@@ -52,28 +54,29 @@ def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> N
         fail(str(err), 2)
     with open_store(config) as store:
         store.create_invite(fresh, now)
-    username = asyncio.run(_bot_username(config))
+    username, problem = _bot_username(config)
     out = Console(highlight=False, soft_wrap=True)  # piped output never wraps mid-field
     out.print(f"Invite code: {fresh.code} (valid until {fresh.expires_at:%Y-%m-%d %H:%M} UTC)")
     if username:
         out.print(f"Link: https://t.me/{username}?start={fresh.code}")
-    else:
-        out.print("(Telegram unreachable: no link; send the bot this instead:)")
-    out.print(f"Or send the bot: /start {fresh.code}")
+        out.print(f"Or send the bot: /start {fresh.code}")
+        return
+    out.print(f"Send the bot: /start {fresh.code}")
+    say_error(f"telegram: {problem}; no t.me link, but the code above works once that is fixed")
+    sys.exit(1)
 
 
-async def _bot_username(config: Config) -> str | None:
-    """The bot's @username for the invite link; None when Telegram cannot be reached."""
-    from telegram.error import TelegramError
-
-    from forumwatch.telegram_bot.notifier import make_bot
+def _bot_username(config: Config) -> tuple[str | None, str | None]:
+    """The bot's @username (getMe), or None and why Telegram could not tell it: a refused token,
+    the Bot API unreachable."""
+    from forumwatch.notify.base import DeliveryError
+    from forumwatch.telegram_bot.notifier import bot_username
 
     assert config.telegram is not None
     try:
-        async with make_bot(config.telegram) as bot:
-            return bot.username
-    except TelegramError:
-        return None
+        return asyncio.run(bot_username(config.telegram)), None
+    except DeliveryError as err:
+        return None, str(err)
 
 
 @cli.command()
@@ -162,7 +165,8 @@ def check_config(config_path: Path | None, probe: bool) -> None:
     """Validate the config file and print what it watches; exit 2 listing every problem.
 
     With --probe, each forum is read a little (a list page, one topic; robots.txt and the
-    forum's rate limit apply) and exit 1 names a forum that could not be read.
+    forum's rate limit apply), the Telegram bot is asked its name (getMe), and exit 1 names a
+    forum that could not be read or what Telegram refused (the token, the api_url).
     """
     path = config_path or default_config_path()
     config = load(path)
@@ -192,6 +196,13 @@ def _probe_all(config: Config, out: Console) -> None:
         result = asyncio.run(probe_forum(forum))
         show_probe(result, out)
         failed = failed or result.error is not None
+    if config.telegram is not None:
+        username, problem = _bot_username(config)
+        if username:
+            out.print(f"telegram: @{username} (the bot token works)", markup=False)
+        else:
+            out.print(f"telegram: {redact(problem or '')}", style="red", markup=False)
+            failed = True
     if failed:
         sys.exit(1)
 
