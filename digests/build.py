@@ -65,6 +65,11 @@ class Digest:
     timezone: str
     start: datetime  # the day's first moment, UTC
     end: datetime  # the next day's first moment, UTC: everything is judged here
+    language: str = "uk"  # the config's top-level `language`: what the digest speaks
+    # the SLA's deadlines the shares are measured against; None when the forums differ
+    acknowledge: timedelta | None = None
+    diagnose: timedelta | None = None
+    day_end: datetime | None = None  # the day's real end; `end` is earlier for a day not over
     new_topics: int = 0
     sla_share: float | None = None  # of topics started in the scorecard window
     ignored: list[Ignored] = field(default_factory=list)  # the LISTED longest waits
@@ -81,6 +86,11 @@ class Digest:
     credit_unit: str = ""
 
     @property
+    def so_far(self) -> bool:
+        """The day is not over: judged at the moment the digest was built, not at its end."""
+        return self.day_end is not None and self.end < self.day_end
+
+    @property
     def credits_owed(self) -> float:
         return sum(c.amount for c in self.credits_today)
 
@@ -94,10 +104,6 @@ class Digest:
         if current is None or not values:
             return None
         return float(current - sum(values) / len(values))
-
-    @property
-    def title(self) -> str:
-        return f"forumwatch digest {self.day.isoformat()}"
 
 
 def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
@@ -115,9 +121,10 @@ def yesterday(zone: str, now: datetime | None = None) -> date:
 
 def build_digest(store: Store, config: Config, day: date, now: datetime | None = None) -> Digest:
     """The digest of `day`, judged at its end (or at `now`, for a day not over yet)."""
-    start, end = day_bounds(day, config.timezone)
-    end = min(end, now + timedelta(seconds=1)) if now is not None else end  # `now` included
-    digest = Digest(day, config.timezone, start, end)
+    start, day_end = day_bounds(day, config.timezone)
+    end = min(day_end, now + timedelta(seconds=1)) if now is not None else day_end  # now included
+    digest = Digest(day, config.timezone, start, end, config.language, day_end=day_end)
+    digest.acknowledge, digest.diagnose = _deadlines(config)
     timings: list[TopicTiming] = []
     open_by_app: dict[tuple[str, str], int] = {}
     window = end - timedelta(days=SCORECARD_DAYS)
@@ -155,6 +162,20 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     digest.failed_forums = store.failed_forums_between(start, end)
     digest.trend = trend(store, config, day, end, timings_of)
     return digest
+
+
+def _deadlines(config: Config) -> tuple[timedelta | None, timedelta | None]:
+    """The acknowledgement and diagnosis deadlines every forum shares in calendar time (None
+    for one the forums do not share, or one counted in working hours): the digest names them."""
+    slas = [config.sla_for(forum) for forum in config.forums]
+    if not slas or any(sla.business_hours is not None for sla in slas):
+        return None, None
+    acknowledge = {sla.acknowledge for sla in slas}
+    diagnose = {sla.diagnose for sla in slas}
+    return (
+        acknowledge.pop() if len(acknowledge) == 1 else None,
+        diagnose.pop() if len(diagnose) == 1 else None,
+    )
 
 
 class Timings:

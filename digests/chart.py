@@ -11,7 +11,8 @@ from digests.build import DayPoint
 WIDTH, HEIGHT, PAD = 560, 160, 28
 
 
-def trend_svg(points: list[DayPoint]) -> str:
+def trend_svg(points: list[DayPoint], label: str = "") -> str:
+    """The chart; `label` (in the digest's language) is what a screen reader says of it."""
     if not points:
         return ""
     top = max(1, max(p.open_ignored for p in points))
@@ -36,7 +37,7 @@ def trend_svg(points: list[DayPoint]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'aria-label="Open ignored topics and share acknowledged within SLA, last 14 days">'
+        f'aria-label="{escape(label, {chr(34): "&quot;"})}">'
         f'<line x1="{PAD}" y1="{y(0)}" x2="{WIDTH - PAD}" y2="{y(0)}" stroke="#d0d7de"/>'
         f'<text x="4" y="{y(1) + 4:.1f}" font-size="9" fill="#cf222e">{top}</text>'
         f'<text x="{WIDTH - PAD + 4}" y="{y(1) + 4:.1f}" font-size="9" fill="#1a7f37">100%</text>'

@@ -2,7 +2,9 @@
 
 Time to answer is measured to the first public reply by the app's developer; a topic still
 waiting counts with its wait so far, never left out, so a developer who answers nothing cannot
-look fast. "Within SLA" means acknowledged (by the developer or staff) before the deadline.
+look fast. Two shares measure different things: "acknowledged" (the headline) counts a public
+answer by the developer or staff before the acknowledgement deadline; "answered by the
+developer" (the scorecards) counts the developer's own answer before the diagnosis deadline.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class TopicTiming:
     developer_answer_at: datetime | None  # the first public developer reply
     acknowledged_at: datetime | None  # the first public developer or staff reply
     acknowledge_due: datetime
+    answer_due: datetime  # the developer's diagnosis deadline
 
     def wait(self, now: datetime) -> timedelta:
         """Time to the developer's first answer, or the wait so far."""
@@ -42,6 +45,12 @@ class TopicTiming:
         if self.acknowledged_at is not None and self.acknowledged_at <= self.acknowledge_due:
             return True
         return None if now < self.acknowledge_due else False
+
+    def developer_within_sla(self, now: datetime) -> bool | None:
+        """The developer answered before the diagnosis deadline; None while it has not come."""
+        if self.developer_answer_at is not None and self.developer_answer_at <= self.answer_due:
+            return True
+        return None if now < self.answer_due else False
 
 
 def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> TopicTiming | None:
@@ -62,6 +71,7 @@ def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Top
         developer_answer_at=developer.created_at if developer else None,
         acknowledged_at=acknowledgement.created_at if acknowledgement else None,
         acknowledge_due=deadline(then.created_at, sla.acknowledge, sla.business_hours),
+        answer_due=deadline(then.created_at, sla.diagnose, sla.business_hours),
     )
 
 
@@ -85,6 +95,7 @@ def timing_from_facts(
         developer_answer_at=by_then(row.first_dev_at),
         acknowledged_at=by_then(row.first_ack_at),
         acknowledge_due=deadline(row.created_at, sla.acknowledge, sla.business_hours),
+        answer_due=deadline(row.created_at, sla.diagnose, sla.business_hours),
     )
 
 
@@ -104,6 +115,13 @@ def sla_share(timings: Iterable[TopicTiming], now: datetime) -> float | None:
     return sum(decided) / len(decided) if decided else None
 
 
+def developer_sla_share(timings: Iterable[TopicTiming], now: datetime) -> float | None:
+    """The share of judged topics the developer answered before the diagnosis deadline."""
+    judged = [t.developer_within_sla(now) for t in timings]
+    decided = [j for j in judged if j is not None]
+    return sum(decided) / len(decided) if decided else None
+
+
 @dataclass(frozen=True)
 class Scorecard:
     """One app (or the forum's own developers): how its customers were served."""
@@ -114,7 +132,7 @@ class Scorecard:
     topics: int
     median_hours: float | None
     p90_hours: float | None
-    within_sla: float | None
+    developer_within_sla: float | None  # answered by the developer by the diagnosis deadline
     open_findings: int
     credits: float = 0.0  # booked in the scorecard window
 
@@ -148,7 +166,7 @@ def scorecards(
                 len(items),
                 percentile(hours, 0.5),
                 percentile(hours, 0.9),
-                sla_share(items, now),
+                developer_sla_share(items, now),
                 open_findings.get((forum_id, app_id), 0),
                 credits.get((forum_id, app_id), 0.0),
             )

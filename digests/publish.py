@@ -26,7 +26,7 @@ def write_archive(built: Digest, out: Path) -> Path:
     page.write_text(render_html(built), encoding="utf-8")
     (out / f"{built.day.isoformat()}.txt").write_text(render_text(built), encoding="utf-8")
     days = [p.stem for p in out.glob("????-??-??.html")]
-    (out / "index.html").write_text(render_index(days), encoding="utf-8")
+    (out / "index.html").write_text(render_index(days, built.language), encoding="utf-8")
     return page
 
 

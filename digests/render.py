@@ -1,4 +1,5 @@
-"""The digest as HTML (self-contained, no script, safe to mail) and as plain text, via Jinja2.
+"""The digest as HTML (self-contained, no script, safe to mail) and as plain text, via Jinja2,
+in the config's `language` (digests/phrases.py) and its `timezone`.
 
 The HTML environment autoescapes everything, so a scraped title such as `<script>` arrives as
 text; the plain-text one needs no escaping, since nothing there is markup.
@@ -6,16 +7,17 @@ text; the plain-text one needs no escaping, since nothing there is markup.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from digests.build import SCORECARD_DAYS, Digest
+from digests.build import SCORECARD_DAYS, TREND_DAYS, Digest
 from digests.chart import trend_svg
+from digests.phrases import DEFAULT_LANGUAGE, Phrases
 from forumwatch.model import Finding
-from forumwatch.notify.messages import RULE_TITLES
-from rules.clock import wait_text
 
 
 def _environment(autoescape: bool) -> Environment:
@@ -34,28 +36,69 @@ _HTML = _environment(autoescape=True)
 _TEXT = _environment(autoescape=False)
 
 
-def _helpers(digest: Digest) -> dict[str, Any]:
-    def waited(finding: Finding) -> str:
-        return wait_text(digest.end - finding.opened_at)
+def title(digest: Digest) -> str:
+    """'Дайджест forumwatch за 4 березня 2026': the page's title and the mail's subject."""
+    words = Phrases(digest.language)
+    return words.t("title", date=words.date(digest.day, weekday=False))
 
+
+def local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def zone_label(moment: datetime, zone: str) -> str:
+    """'Europe/Kyiv, UTC+02:00' (the offset that applies at `moment`), or 'UTC'."""
+    if zone == "UTC":
+        return "UTC"
+    offset = local(moment, zone).strftime("%z")
+    return f"{zone}, UTC{offset[:3]}:{offset[3:]}"
+
+
+def deadline_words(words: Phrases, deadline: timedelta | None) -> str:
+    """'2 h' for a deadline every forum shares, 'the SLA' otherwise."""
+    return words.wait(deadline) if deadline is not None else words.t("sla")
+
+
+def _helpers(digest: Digest) -> dict[str, Any]:
+    words = Phrases(digest.language)
+    zone = digest.timezone
+
+    def waited(finding: Finding) -> str:
+        return words.wait(digest.end - finding.opened_at)
+
+    def change(figure: str) -> str:
+        """The figure against the average of the 7 days before; "" without history."""
+        value = digest.change(figure)
+        if value is None:
+            return ""
+        return words.t("change", value=words.number(value, sign=True))
+
+    ack = deadline_words(words, digest.acknowledge)
+    share = words.t("chart_share", deadline=ack, days=TREND_DAYS)
+    chart_label = f"{words.t('chart_ignored')} · {share}"
     return {
         "d": digest,
+        "w": words,
+        "t": words.t,
+        "count": words.count,
+        "word": words.word,
+        "title": title(digest),
         "window": SCORECARD_DAYS,
-        "rule_words": lambda f: RULE_TITLES.get(f.rule, f.rule),
+        "trend_days": TREND_DAYS,
+        "ack_deadline": ack,
+        "dev_deadline": deadline_words(words, digest.diagnose),
+        "rule_words": lambda f: words.rule(f.rule),
+        "stage_words": lambda f: words.stage(f.stage.value),
+        "resolution": words.resolution,
         "waited": waited,
-        "percent": lambda share: "–" if share is None else f"{share:.0%}",
-        "hours": lambda h: "–" if h is None else f"{h:.1f} h",
-        "when": lambda moment: f"{moment:%Y-%m-%d %H:%M} UTC",
-        "change": lambda figure: _change(digest.change(figure)),
-        "chart": Markup(trend_svg(digest.trend)),  # built from numbers and dates only
+        "percent": words.percent,
+        "hours": words.hours,
+        "number": words.number,
+        "clock": lambda moment: f"{local(moment, zone):%H:%M}",
+        "zone_at": lambda moment: zone_label(moment, zone),
+        "change": change,
+        "chart": Markup(trend_svg(digest.trend, chart_label)),  # numbers, dates, our words
     }
-
-
-def _change(value: float | None) -> str:
-    """The figure against the average of the 7 days before ("+2 vs ..."); "" without history."""
-    if value is None:
-        return ""
-    return f"{value:+.1f}".removesuffix(".0") + " vs the 7 days before"
 
 
 def render_html(digest: Digest) -> str:
@@ -66,12 +109,18 @@ def render_text(digest: Digest) -> str:
     return _TEXT.get_template("digest.txt").render(**_helpers(digest))
 
 
-def render_index(days: list[str]) -> str:
+def render_index(days: list[str], language: str = DEFAULT_LANGUAGE) -> str:
     """The archive page: one link per digest written so far, newest first."""
+    words = Phrases(language)
     template = _HTML.from_string(
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        "<title>forumwatch digests</title></head><body><h1>forumwatch digests</h1><ul>"
+        '<!DOCTYPE html><html lang="{{ lang }}"><head><meta charset="utf-8">'
+        "<title>{{ heading }}</title></head><body><h1>{{ heading }}</h1><ul>"
         '{% for day in days %}<li><a href="{{ day }}.html">{{ day }}</a> '
-        '(<a href="{{ day }}.txt">text</a>)</li>{% endfor %}</ul></body></html>\n'
+        '(<a href="{{ day }}.txt">{{ text }}</a>)</li>{% endfor %}</ul></body></html>\n'
     )
-    return template.render(days=sorted(days, reverse=True))
+    return template.render(
+        days=sorted(days, reverse=True),
+        lang=words.language,
+        heading=words.t("archive"),
+        text=words.t("text_version"),
+    )

@@ -9,7 +9,9 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from digests.build import Digest
+from digests.build import SCORECARD_DAYS, Digest
+from digests.phrases import Phrases
+from digests.render import deadline_words, title
 from forumwatch.config.models import SmtpConfig
 
 
@@ -19,8 +21,16 @@ class SendError(Exception):
 
 def digest_email(digest: Digest, html: str, text: str, smtp: SmtpConfig) -> EmailMessage:
     message = EmailMessage()
+    words = Phrases(digest.language)
     ignored, escalations = digest.ignored_total, digest.escalations
-    message["Subject"] = f"{digest.title}: {ignored} ignored topic(s), {escalations} escalation(s)"
+    message["Subject"] = words.t(
+        "subject",
+        title=title(digest),
+        ignored=ignored,
+        topics_word=words.word("open_ignored", ignored),
+        escalations=escalations,
+        escalations_word=words.word("escalations", escalations),
+    )
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
     message["Date"] = formatdate(localtime=False)
@@ -64,17 +74,20 @@ def send_email(message: EmailMessage, smtp: SmtpConfig) -> None:
 
 
 def telegram_summary(digest: Digest) -> str:
-    """The headline figures, for the quality chats (HTML, nothing scraped in it)."""
-    share = "–" if digest.sla_share is None else f"{digest.sla_share:.0%}"
+    """The headline figures in the digest's language, for the quality chats (HTML; the forum
+    ids are escaped, nothing scraped is in it)."""
+    words = Phrases(digest.language)
+    deadline = deadline_words(words, digest.acknowledge)
+    share = words.percent(digest.sla_share)
     lines = [
-        f"<b>📋 {digest.title}</b>",
-        f"New topics: {digest.new_topics}",
-        f"Acknowledged within SLA (30 days): {share}",
-        f"Open ignored topics: {digest.ignored_total}",
-        f"Escalations: {digest.escalations}",
+        f"<b>📋 {html.escape(title(digest))}</b>",
+        words.t("tg_new", n=digest.new_topics),
+        words.t("tg_ack", deadline=deadline, days=SCORECARD_DAYS, share=share),
+        words.t("tg_ignored", n=digest.ignored_total),
+        words.t("tg_escalations", n=digest.escalations),
     ]
     if digest.failed_forums:
         failed = html.escape(", ".join(sorted(digest.failed_forums)))
-        lines.append(f"Forums that could not be read: {failed}")
-    lines.append("/status lists the ignored topics")
+        lines.append(words.t("tg_failed", forums=failed))
+    lines.append(words.t("tg_status"))
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """The digest in a real headless browser (Debian's chromium): it renders, shows its title, runs
-no script and logs no console error. With FORUMWATCH_UPDATE_SCREENSHOT=1 the screenshot becomes
-docs/digest.png, the one the README shows."""
+no script and logs no console error, in each language it speaks (its `lang` and title). With
+FORUMWATCH_UPDATE_SCREENSHOT=1 the Ukrainian screenshot becomes docs/digest.png, the one the
+README shows."""
 
 from __future__ import annotations
 
@@ -67,16 +68,32 @@ def test_console_errors_are_detected_so_the_check_can_fail(tmp_path: Path) -> No
     )
 
 
-def test_demo_digest_renders_in_chromium(tmp_path: Path) -> None:
-    kept = tmp_path / "demo"
+@pytest.fixture(scope="module")
+def kept_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo run kept for every language's digest (the digest only reads its store)."""
+    folder = tmp_path_factory.mktemp("demo")
+    kept = folder / "demo"
     demo = forumwatch(  # its digest goes under TMPDIR: this test's folder, not a shared one
-        "demo", "--keep", str(kept), "--now", NOW.isoformat(), env={"TMPDIR": str(tmp_path)}
+        "demo", "--keep", str(kept), "--now", NOW.isoformat(), env={"TMPDIR": str(folder)}
     )
     assert demo.returncode == 0, demo.stderr
+    return kept
+
+
+TITLES = {
+    "uk": "Дайджест forumwatch за 4 березня 2026",
+    "ru": "Дайджест forumwatch за 4 марта 2026",
+    "en": "forumwatch digest for 4 March 2026",
+}
+
+
+@pytest.mark.parametrize("language", ["uk", "ru", "en"])
+def test_demo_digest_renders_in_chromium(kept_demo: Path, tmp_path: Path, language: str) -> None:
+    config = kept_demo / f"config-{language}.yaml"  # beside the demo's: its database is relative
+    demo_config = (kept_demo / "config.yaml").read_text(encoding="utf-8")
+    config.write_text(f"{demo_config.rstrip()}\nlanguage: {language}\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = forumwatch(
-        "digest", "-c", str(kept / "config.yaml"), "--date", "2026-03-04", "--out", str(out)
-    )
+    result = forumwatch("digest", "-c", str(config), "--date", "2026-03-04", "--out", str(out))
     assert result.returncode == 0, result.stderr
     page = out / "2026-03-04.html"
     shot = tmp_path / "digest.png"
@@ -87,10 +104,11 @@ def test_demo_digest_renders_in_chromium(tmp_path: Path) -> None:
     assert shot.exists(), painted.stderr
     pixels = png_pixels(shot)
     assert len(set(pixels)) > 50, "the screenshot is blank"
-    assert "<title>forumwatch digest 2026-03-04</title>" in dom.stdout
+    assert f'<html lang="{language}">' in dom.stdout
+    assert f"<title>{TITLES[language]}</title>" in dom.stdout
     assert "Підпис файлів не проходить з новим ключем" in dom.stdout
     assert console_lines(painted.stderr + dom.stderr) == []
-    if os.environ.get("FORUMWATCH_UPDATE_SCREENSHOT") == "1":
+    if language == "uk" and os.environ.get("FORUMWATCH_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, ROOT / "docs" / "digest.png")
 
 

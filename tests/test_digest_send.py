@@ -86,7 +86,9 @@ def test_send_mails_text_and_html_and_tells_the_quality_chats(
     assert "mailed to quality@example.org" in result.stdout
     (message,) = handler.messages
     assert handler.envelopes == [("forumwatch@example.org", ["quality@example.org"])]
-    assert message["Subject"].startswith("forumwatch digest 2026-03-04: 1 ignored topic(s)")
+    assert message["Subject"] == (
+        "Дайджест forumwatch за 4 березня 2026: 1 ігнорована тема, 0 ескалацій"
+    )
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
@@ -94,7 +96,7 @@ def test_send_mails_text_and_html_and_tells_the_quality_chats(
     assert '<script>alert(1)</script> & "quotes"' in text.get_content()
     assert "<script" not in html.get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html.get_content()
-    assert len(summaries) == 1 and "Open ignored topics: 1" in summaries[0]
+    assert len(summaries) == 1 and "Ігноровані теми: 1" in summaries[0]
     assert TOKEN not in result.stdout + result.stderr
 
 
