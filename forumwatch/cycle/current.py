@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -28,7 +28,7 @@ from rules.silence import summary_at
 
 
 class Titled(Protocol):
-    """What a listing shows of a finding's topic (a Topic or a StoredFinding has both)."""
+    """What a listing shows of a finding's topic: its title, URL, app and author."""
 
     @property
     def title(self) -> str: ...
@@ -36,22 +36,34 @@ class Titled(Protocol):
     @property
     def url(self) -> str: ...
 
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def author(self) -> str: ...
+
 
 Listed = tuple[Finding, Titled]
 
 
 @dataclass(frozen=True)
 class Title:
-    """What a listing keeps of a topic judged now instead of the topic: its title, URL and
-    the app it counts for under this config."""
+    """What a listing keeps of a finding's topic instead of the topic: its title, URL, the
+    app it counts for ("" when none) and its author's username."""
 
     title: str
     url: str
     app_id: str = ""
+    author: str = ""
 
 
 def _title(topic: Topic, lookup: ResponderLookup) -> Title:
-    return Title(topic.title, topic.url, lookup(topic).app_id)
+    return Title(topic.title, topic.url, lookup(topic).app_id, topic.author.username)
+
+
+def row_title(row: sqlite3.Row) -> Title:
+    """The Title of a listed finding's row (stored or parked, with its topic's app and author)."""
+    return Title(row["title"] or "", row["url"] or "", row["app_id"] or "", row["author"] or "")
 
 
 def order(listed: Listed) -> tuple[datetime, str, str, str]:
@@ -102,12 +114,12 @@ class Current:
         def parked() -> Iterator[Listed]:
             for row in self.store.parked_finding_rows():
                 stored = stored_finding_from_row(row, evidence=evidence)
-                yield stored.finding, Title(stored.title, stored.url, row["app_id"])
+                yield stored.finding, row_title(row)
 
         def standing() -> Iterator[Listed]:
             for row in self._standing_rows():
                 stored = stored_finding_from_row(row, evidence=evidence)
-                yield summary_at(stored.finding, self.now), stored
+                yield summary_at(stored.finding, self.now), row_title(row)
 
         streams: list[Iterable[Listed]] = [standing()]
         if self.fresh:
@@ -119,20 +131,21 @@ class Current:
     def park(self, found: Iterable[tuple[Finding, Title]]) -> None:
         """Keep findings judged now outside memory until they are listed (a whole forum's)."""
         self.parked += self.store.park_findings(
-            (StoredFinding(f, 0, self.now, None, None, t.title, t.url), t.app_id) for f, t in found
+            (StoredFinding(f, 0, self.now, None, None, t.title, t.url), t.app_id, t.author)
+            for f, t in found
         )
 
-    def standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
+    def standing_rows(self, columns: Sequence[str] = ()) -> Iterator[sqlite3.Row]:
         """The stored findings that stand at `now` (not judged again) and the parked ones, as
-        their rows (with `columns`, which must include forum_id, topic_id, rule and
-        opened_at), oldest wait first."""
+        their rows (with `columns`, default all, which must include forum_id, topic_id, rule
+        and opened_at), oldest wait first; each also with its topic's `app_id` and `author`."""
         if not self.parked:
             return self._standing_rows(columns)
         parked = self.store.parked_finding_rows(columns)
         return heapq.merge(parked, self._standing_rows(columns), key=row_order)
 
-    def _standing_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
-        for row in self.store.open_finding_rows(self.kept, columns):
+    def _standing_rows(self, columns: Sequence[str] = ()) -> Iterator[sqlite3.Row]:
+        for row in self.store.open_finding_rows(self.kept, columns, topic=True):
             if not self._stale(row["forum_id"], row["topic_id"], row["rule"]):
                 yield row
 

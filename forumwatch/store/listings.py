@@ -30,19 +30,22 @@ class ListingsMixin(Database):
         for row in self.open_finding_rows(forum_ids):
             yield stored_finding_from_row(row, evidence=evidence)
 
-    def park_findings(self, found: Iterable[tuple[StoredFinding, str]]) -> int:
+    def park_findings(self, found: Iterable[tuple[StoredFinding, str, str]]) -> int:
         """Findings judged now that are not to be stored (a read-only judgement), each with
-        its topic's app, kept in this connection's temporary table `parked` until
+        its topic's app and author, kept in this connection's temporary table `parked` until
         `parked_finding_rows` lists them; works on a read-only store too. Returns how many
         were parked."""
-        rows = [{**finding_row(stored), "app_id": app_id} for stored, app_id in found]
+        rows = [
+            {**finding_row(stored), "app_id": app_id, "author": author}
+            for stored, app_id, author in found
+        ]
         if not rows:
             return 0
         sql = insert_sql("temp.parked", tuple(rows[0]))
         with self.db.atomic():  # its own commit outside `transaction()`, a savepoint inside
             self.db.conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS parked AS "
-                "SELECT *, '' AS app_id FROM findings WHERE 0"
+                "SELECT *, '' AS app_id, '' AS author FROM findings WHERE 0"
             )
             self.db.conn.executemany(sql, [tuple(r.values()) for r in rows])
         return len(rows)
@@ -52,20 +55,29 @@ class ListingsMixin(Database):
         with self.db.atomic():
             self.db.conn.execute("DROP TABLE IF EXISTS temp.parked")
 
-    def parked_finding_rows(self, columns: str = "*") -> Iterator[sqlite3.Row]:
-        """The parked findings (of `columns`) in listing order."""
-        return self._named_rows(f"SELECT {columns} FROM temp.parked ORDER BY {LISTING_ORDER}")
+    def parked_finding_rows(self, columns: Sequence[str] = ()) -> Iterator[sqlite3.Row]:
+        """The parked findings (of `columns`, default all) in listing order, each with its
+        topic's `app_id` and `author`."""
+        chosen = ", ".join((*columns, "app_id", "author")) if columns else "*"
+        return self._named_rows(f"SELECT {chosen} FROM temp.parked ORDER BY {LISTING_ORDER}")
 
     def open_finding_rows(
-        self, forum_ids: Sequence[str], columns: str = "*"
+        self, forum_ids: Sequence[str], columns: Sequence[str] = (), *, topic: bool = False
     ) -> Iterator[sqlite3.Row]:
-        """`open_findings_in_order` as the stored rows (of `columns`) themselves, for callers
-        that print stored text as it is."""
+        """`open_findings_in_order` as the stored rows (of `columns`, default all) themselves,
+        for callers that print stored text as it is; with `topic`, each also with its topic's
+        `app_id` (as last judged, "" when none) and `author` (one primary-key lookup a row)."""
         if not forum_ids:
             return iter(())
+        chosen = ", ".join(f"f.{c}" for c in columns) if columns else "f.*"
+        joined = ""
+        if topic:
+            chosen += ", coalesce(t.app_id, '') AS app_id, coalesce(t.author, '') AS author"
+            joined = "LEFT JOIN topics t ON t.forum_id = f.forum_id AND t.topic_id = f.topic_id "
+        order = ", ".join(f"f.{c.strip()}" for c in LISTING_ORDER.split(","))
         return self._named_rows(
-            f"SELECT {columns} FROM findings WHERE resolved_at IS NULL "
-            f"AND forum_id IN ({marks(len(forum_ids))}) ORDER BY {LISTING_ORDER}",
+            f"SELECT {chosen} FROM findings f {joined}WHERE f.resolved_at IS NULL "
+            f"AND f.forum_id IN ({marks(len(forum_ids))}) ORDER BY {order}",
             list(forum_ids),
         )
 

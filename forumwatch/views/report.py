@@ -15,7 +15,7 @@ import orjson
 from rich.markup import escape
 from rich.table import Table
 
-from forumwatch.cycle.current import Current, Listed, Title, Titled, order, row_order
+from forumwatch.cycle.current import Current, Listed, Titled, order, row_order
 from forumwatch.model import Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.notify.messages import RULE_TITLES
 from forumwatch.store import iso
@@ -24,13 +24,42 @@ from forumwatch.views.topic_history import history_command
 from rules.clock import wait_text
 from rules.silence import reworded
 
+# The fields of `findings --format json` and `--format tsv`, in order, under the same names
+# (README, "Commands"): tsv carries every one but `evidence` (a list of posts), `silent` as
+# comma-separated usernames; `topic_id` is the forum's own id as text in both (an HTML forum's
+# may be any text, so it is never a number in one and text in another).
+FIELDS = (
+    "forum",
+    "app",
+    "topic_id",
+    "topic_url",
+    "title",
+    "author",
+    "rule",
+    "stage",
+    "opened_at",
+    "due_at",
+    "escalate_at",
+    "waiting_hours",
+    "silent",
+    "summary",
+    "evidence",
+    "history",
+)
+TSV_FIELDS = tuple(field for field in FIELDS if field != "evidence")
+
+
+def hours(waited: float) -> float:
+    """`waiting_hours` as both formats print it: hours, rounded to 2 decimals."""
+    return round(waited, 2)
+
 
 def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, Any]:
     """One finding as `findings --format json` prints it (docs/design.md, CLI contract)."""
     return _item(
         finding.key.forum_id,
         finding.key.topic_id,
-        topic,
+        (topic.title, topic.url, topic.app_id, topic.author),
         finding.rule,
         finding.stage.value,
         (iso(finding.opened_at), iso(finding.due_at), iso(finding.escalate_at)),
@@ -42,12 +71,13 @@ def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, An
 
 
 def stored_finding_json(row: sqlite3.Row, opened_at: datetime, now: datetime) -> dict[str, Any]:
-    """`finding_json` of a stored finding's row: its times, silent list and evidence are
-    written as stored (the store wrote them as `finding_json` would), never parsed."""
+    """`finding_json` of a stored finding's row (with its topic's `app_id` and `author`): its
+    times, silent list and evidence are written as stored (the store wrote them as
+    `finding_json` would), never parsed."""
     return _item(
         row["forum_id"],
         row["topic_id"],
-        Title(row["title"] or "", row["url"] or ""),
+        (row["title"] or "", row["url"] or "", row["app_id"] or "", row["author"] or ""),
         row["rule"],
         row["stage"],
         (row["opened_at"], row["due_at"], row["escalate_at"]),
@@ -61,7 +91,7 @@ def stored_finding_json(row: sqlite3.Row, opened_at: datetime, now: datetime) ->
 def _item(
     forum_id: str,
     topic_id: str,
-    topic: Titled,
+    topic: tuple[str, str, str, str],  # title, url, app, author
     rule: str,
     stage: str,
     times: tuple[str | None, str | None, str | None],  # opened, due, escalate
@@ -70,17 +100,20 @@ def _item(
     summary: str,
     evidence: object,
 ) -> dict[str, Any]:
+    """The fields in FIELDS' order."""
     return {
         "forum": forum_id,
+        "app": topic[2],
         "topic_id": topic_id,
-        "topic_url": topic.url,
-        "title": topic.title,
+        "topic_url": topic[1],
+        "title": topic[0],
+        "author": topic[3],
         "rule": rule,
         "stage": stage,
         "opened_at": times[0],
         "due_at": times[1],
         "escalate_at": times[2],
-        "waiting_hours": round(waited, 2),
+        "waiting_hours": hours(waited),
         "silent": silent,
         "summary": summary,
         "evidence": evidence,
@@ -89,8 +122,18 @@ def _item(
 
 
 JSON_COLUMNS = (
-    "forum_id, topic_id, rule, stage, opened_at, due_at, escalate_at, silent, summary, "
-    "evidence, title, url"
+    "forum_id",
+    "topic_id",
+    "rule",
+    "stage",
+    "opened_at",
+    "due_at",
+    "escalate_at",
+    "silent",
+    "summary",
+    "evidence",
+    "title",
+    "url",
 )
 
 
@@ -123,19 +166,28 @@ COMPACT_BELOW = 120  # terminal columns: narrower terminals get the compact tabl
 
 
 def findings_tsv(found: Iterable[Listed], now: datetime) -> Iterator[str]:
-    """One line per finding, tab-separated, after a header: for pipes, awk and spreadsheets."""
-    header = ("forum", "topic_id", "rule", "stage", "waiting_hours", "silent", "title", "url")
-    yield "\t".join(header)
+    """One line per finding, tab-separated, after a header: for pipes, awk and spreadsheets.
+    The fields and values of the JSON (FIELDS), but `evidence`; `silent` comma-separated, and
+    runs of whitespace (a tab or newline in a title) one space."""
+    yield "\t".join(TSV_FIELDS)
     for finding, topic in found:
-        cells = (
-            finding.key.forum_id,
-            finding.key.topic_id,
+        key = finding.key
+        cells = (  # TSV_FIELDS' order: the values finding_json gives them
+            key.forum_id,
+            topic.app_id,
+            key.topic_id,
+            topic.url,
+            topic.title,
+            topic.author,
             finding.rule,
             finding.stage.value,
-            f"{finding.waiting_hours(now):.1f}",
+            iso(finding.opened_at) or "",
+            iso(finding.due_at) or "",
+            iso(finding.escalate_at) or "",
+            repr(hours(finding.waiting_hours(now))),  # as JSON writes the float
             ",".join(finding.silent),
-            topic.title,
-            topic.url,
+            finding.summary,
+            history_command(key),
         )
         yield "\t".join(" ".join(cell.split()) for cell in cells)
 
