@@ -171,3 +171,46 @@ def test_the_demo_digest_goes_to_a_fresh_folder_each_time(tmp_path: Path) -> Non
     ]
     assert pages[0].parent != pages[1].parent
     assert all(p.exists() and p.parent.parent == tmp_path for p in pages)
+
+
+def test_probe_shows_the_ends_of_a_long_topic_and_no_internals(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from forumwatch.sample_forum.scenario import SampleForum, SamplePost, SampleTopic
+
+    now = datetime.now(UTC)  # the probe reads the forum as it is: within `lookback` of today
+
+    posts = [
+        SamplePost(
+            "customer_anna" if n % 2 else "dev_ivan",
+            now - timedelta(hours=30 - n),
+            f"post number {n}",
+        )
+        for n in range(1, 26)
+    ]
+    long_topic = SampleTopic(201, "Звіт не формується", posts)
+    with SampleForumServer(SampleForum([long_topic])) as server:
+        config = write_config(tmp_path, server.url)
+        probed = forumwatch("check-config", "-c", str(config), "--probe")
+
+    assert probed.returncode == 0, probed.stderr
+    out = probed.stdout
+    assert "opening post" in out  # post 1 opened the topic; it replied to nothing
+    assert "post number 1" in out and "post number 3" in out  # the first three
+    assert "post number 23" in out and "post number 25" in out  # the last three
+    assert "post number 12" not in out and "19 more posts" in out
+    assert "change marker" not in out and "closed=False" not in out  # the scraper's own business
+
+
+def test_topic_and_console_notices_show_times_in_the_configured_zone(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    config = str(write_config(tmp_path, forum.url, extra="timezone: Europe/Kyiv\n"))
+
+    ran = forumwatch("run", "-c", config, "--now", NOW.isoformat())
+    shown = forumwatch("topic", "market:101", "-c", config, "--now", NOW.isoformat())
+
+    assert ran.returncode == 0 and shown.returncode == 0, ran.stderr + shown.stderr
+    # topic 101 was asked at 07:00 UTC, due at 09:00 UTC: 09:00 and 11:00 in Kyiv (UTC+2)
+    assert "since 2026-03-04 09:00 +02:00, due 2026-03-04 11:00 +02:00" in ran.stdout
+    assert "when (Europe/Kyiv)" in shown.stdout and "2026-03-04 09:00" in shown.stdout

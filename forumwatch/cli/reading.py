@@ -113,7 +113,7 @@ def topic(config_path: Path | None, now: datetime | None, ref: str, output_forma
     if output_format == "json":
         click.echo(json.dumps(history, ensure_ascii=False, indent=2))
     else:
-        stdout().print(history_view(history))
+        stdout().print(history_view(history, config.timezone))
 
 
 @cli.command()

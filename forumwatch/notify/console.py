@@ -22,8 +22,9 @@ class ConsoleNotifier:
     summarises_backlog: ClassVar[bool] = False  # the console lists every finding, always
     follows_up: ClassVar[bool] = False
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, zone: str = "UTC") -> None:
         self._console = console
+        self.zone = zone  # times in messages are shown here
 
     @property
     def console(self) -> Console:
@@ -39,7 +40,7 @@ class ConsoleNotifier:
         return ["stdout"]
 
     def render(self, transition: Transition, now: datetime) -> str:
-        return notice_text(transition, now)
+        return notice_text(transition, now, self.zone)
 
     def backlog_text(self, forum: ForumConfig, count: int) -> str:
         return f"{forum.id}: {count} topics already ignored"
@@ -60,4 +61,4 @@ class ConsoleNotifier:
 
 @register("console")
 def _console(config: Config, store: Store | None) -> ConsoleNotifier | None:
-    return ConsoleNotifier() if config.notify.console else None
+    return ConsoleNotifier(zone=config.timezone) if config.notify.console else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from forumwatch.model import Change, Stage, Transition
+from forumwatch.config.values import local_time
+from forumwatch.model import Change, PostKind, Stage, Transition
 from rules.clock import wait_text
 
 RULE_TITLES = {
@@ -17,8 +18,8 @@ RULE_TITLES = {
 }
 
 
-def notice_text(transition: Transition, now: datetime) -> str:
-    """The message for one opened, escalated or resolved finding."""
+def notice_text(transition: Transition, now: datetime, zone: str = "UTC") -> str:
+    """The message for one opened, escalated or resolved finding; times in `zone`."""
     stored = transition.stored
     finding = stored.finding
     where = f"{finding.key.forum_id} #{finding.key.topic_id} «{stored.title}»"
@@ -31,12 +32,17 @@ def notice_text(transition: Transition, now: datetime) -> str:
         f"{label} {where}: {rule}",
         finding.summary,
         f"waiting {wait_text(now - finding.opened_at)} since "
-        f"{finding.opened_at:%Y-%m-%d %H:%M} UTC, due {finding.due_at:%Y-%m-%d %H:%M} UTC",
+        f"{local_time(finding.opened_at, zone)}, due {local_time(finding.due_at, zone)}",
     ]
     lines += [
-        f"  #{e.post_number} {e.username} ({e.role.value}, {e.kind.value})"
+        f"  #{e.post_number} {e.username} ({e.role.value}, {_kind(e.post_number, e.kind)})"
         + (f": {e.note}" if e.note else "")
         for e in finding.evidence
     ]
     lines.append(stored.url)
     return "\n".join(line for line in lines if line)
+
+
+def _kind(number: int, kind: PostKind) -> str:
+    """What a post is, in words: the first one opened the topic, it answered nothing."""
+    return "opening post" if number == 1 and kind is PostKind.REPLY else kind.value

@@ -12,11 +12,12 @@ from rich.table import Table
 
 from forumwatch.config.models import ForumConfig
 from forumwatch.cycle.poll import settings_for
-from forumwatch.model import Topic
+from forumwatch.model import PostKind, Topic
 from forumwatch.roles import responders_for
 from scrapers.base import ScrapeError, TopicSummary, scraper_for
 
 LISTED = 10  # list rows shown; the probe never pages past what it needs
+ENDS = 3  # a long topic shows its first and last posts this many each, and what lies between
 
 
 @dataclass
@@ -54,12 +55,13 @@ def show_probe(probe: Probe, out: Console) -> None:
     """The probe as two tables: the list rows, then the topic's posts with parsed dates."""
     forum = probe.forum
     listed = Table(title=f"{forum.id}: topic list ({len(probe.listed)} rows read)")
-    for column in ("id", "title", "last activity (UTC)", "change marker", "url"):
+    zone = ZoneInfo(forum.timezone)
+    for column in ("id", "title", f"last activity ({forum.timezone})", "url"):
         listed.add_column(column, overflow="fold")
-    for row in probe.listed:
-        when = f"{row.bumped_at:%Y-%m-%d %H:%M}" if row.bumped_at else "-"
+    for row in probe.listed:  # the change marker is the scraper's own business: not shown
+        when = f"{row.bumped_at.astimezone(zone):%Y-%m-%d %H:%M}" if row.bumped_at else "-"
         title = str(row.extra.get("title", "")) + (" 📌" if row.pinned else "")
-        cells = (row.topic_id, title, when, row.marker, str(row.extra.get("url", "")))
+        cells = (row.topic_id, title, when, str(row.extra.get("url", "")))
         listed.add_row(*map(escape, cells))
     out.print(listed)
     if probe.topic is not None:
@@ -79,7 +81,12 @@ def _topic_table(forum: ForumConfig, topic: Topic) -> Table:
     for column in ("#", "author", "forum roles", "role here", f"date ({forum.timezone})", "kind"):
         table.add_column(column)
     table.add_column("text", overflow="fold", max_width=50)
-    for post in topic.posts:
+    posts = list(topic.posts)
+    shown = posts if len(posts) <= 2 * ENDS + 1 else [*posts[:ENDS], None, *posts[-ENDS:]]
+    for post in shown:
+        if post is None:  # the middle of a long topic: what a profile author needs is the ends
+            table.add_row("…", f"{len(posts) - 2 * ENDS} more posts", "", "", "", "", "")
+            continue
         role = responders.role_of(post.author, topic)
         cells = (
             str(post.number),
@@ -87,7 +94,7 @@ def _topic_table(forum: ForumConfig, topic: Topic) -> Table:
             ", ".join(sorted(post.author.forum_roles)) or "-",
             role.value,
             f"{post.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            post.kind.value,
+            "opening post" if post.number == 1 and post.kind is PostKind.REPLY else post.kind.value,
             post.body_text[:120],
         )
         table.add_row(*map(escape, cells))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Group
 from rich.markup import escape
@@ -134,8 +135,12 @@ def _finding(stored: StoredFinding) -> dict[str, Any]:
     }
 
 
-def history_view(history: dict[str, Any]) -> Group:
-    """The history as terminal tables (rich), readable at 80 columns."""
+def history_view(history: dict[str, Any], zone: str = "UTC") -> Group:
+    """The history as terminal tables (rich), readable at 80 columns; times in `zone`."""
+
+    def _short(moment: str | None) -> str:
+        return _local(moment, zone)
+
     head = Text.assemble(
         (f"{history['forum_id']}:{history['topic_id']} ", "bold"),
         history["title"],
@@ -144,7 +149,7 @@ def history_view(history: dict[str, Any]) -> Group:
         f" (topic {history['state']}, by {history['author']})",
     )
     posts = Table(title="posts", title_justify="left", expand=False)
-    for column in ("#", "author", "role", "when (UTC)", "counts"):
+    for column in ("#", "author", "role", f"when ({zone})", "counts"):
         posts.add_column(column, no_wrap=column != "author")
     posts.add_column("why", overflow="fold")
     for post in history["posts"]:
@@ -157,7 +162,7 @@ def history_view(history: dict[str, Any]) -> Group:
             post["why"],
         )
     deadlines = Table(title="SLA deadlines", title_justify="left")
-    for column in ("deadline", "due (UTC)", "met by", "status"):
+    for column in ("deadline", f"due ({zone})", "met by", "status"):
         deadlines.add_column(column, overflow="fold")
     for d in history["deadlines"]:
         met = f"post {d['met_by_post']} at {_short(d['met_at'])}" if d["met_at"] else "-"
@@ -197,5 +202,10 @@ def history_view(history: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _short(moment: str | None) -> str:
-    return moment[:16].replace("T", " ") if moment else "-"
+def _local(moment: str | None, zone: str) -> str:
+    """A stored ISO moment as "YYYY-MM-DD HH:MM" in `zone` ("-" for none)."""
+    if not moment:
+        return "-"
+    if zone == "UTC":
+        return moment[:16].replace("T", " ")
+    return f"{datetime.fromisoformat(moment).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
