@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from forumwatch.config.models import Config, ForumConfig
-from forumwatch.credits import credit_for
+from forumwatch.credits import UNACKNOWLEDGED, credit_for, late_diagnosis
 from forumwatch.cycle import incremental
 from forumwatch.cycle.escalation import transitions
 from forumwatch.cycle.followups import warn
@@ -26,9 +26,16 @@ from forumwatch.model import (
     Transition,
 )
 from forumwatch.notify.base import FollowUps, Notifier, follow_ups_channel
-from forumwatch.roles import GroupMembers, ResponderLookup, app_of, responders_for
+from forumwatch.roles import (
+    GroupMembers,
+    ResponderLookup,
+    app_of,
+    responders_for,
+    responders_for_app,
+)
 from forumwatch.store import Store
 from forumwatch.store.evaluation import TopicFacts
+from forumwatch.store.rows import stored_finding_from_row
 from rules.base import all_rules
 from rules.bursts import LASTS as BURST_LASTS
 
@@ -125,7 +132,8 @@ class Judging:
         topic = by_key.get(finding.key)
         app_id = app.id if topic is not None and (app := app_of(self.forum, topic)) else ""
         if change.change is Change.OPENED and self.config.credits is not None and topic:
-            credit = credit_for(finding, topic, app_id, self.config.credits, self.now)
+            responders = responders_for(self.forum, topic, self.members)
+            credit = credit_for(finding, topic, responders, self.config.credits, self.now)
             if credit is not None and not _booked_before(store, evaluation, credit):
                 store.book_credit(credit)
         self.changes.append((change, app_id))
@@ -177,6 +185,32 @@ def _booked_before(store: Store, evaluation: Evaluation, credit: Credit) -> bool
     )
 
 
+def book_late_diagnoses(
+    store: Store, forum: ForumConfig, config: Config, now: datetime, members: GroupMembers
+) -> None:
+    """Book the diagnose credit of each open wait nobody responsible answered whose diagnose
+    deadline has passed (see credits.late_diagnosis): once per wait, whenever a cycle first
+    sees it past the deadline, whether or not its topic was judged again this cycle. A
+    re-posted request books it once, on whichever of its topics did first."""
+    credits = config.credits
+    if credits is None or credits.diagnose <= 0:
+        return
+    sla = config.sla_for(forum)
+    apps = {app.id: app for app in forum.apps}
+    began_by = now - sla.diagnose  # working time is never shorter than calendar time
+    for row in store.waits_without_credit(forum.id, "diagnose", UNACKNOWLEDGED, began_by):
+        wait = stored_finding_from_row(row, evidence=False)
+        responders = responders_for_app(forum, apps.get(row["app_id"]), members)
+        credit = late_diagnosis(
+            wait.finding, row["author"], responders, sla, credits, now, wait.title, wait.url
+        )
+        if credit is None:
+            continue
+        if wait.finding.rule == "reposted" and store.credit_booked_elsewhere(credit):
+            continue  # an earlier topic of the request booked it: the customer waited once
+        store.book_credit(credit)
+
+
 def explained(
     store: Store,
     forum: ForumConfig,
@@ -224,6 +258,7 @@ def judge_forum(
     opened_any = any(c.change is Change.OPENED for c, _ in judging.changes)
     if plan.changed or plan.full or opened_any or store.burst_may_end(forum.id, now - BURST_LASTS):
         judging.judge_bursts()  # new or changed topics make or end a burst; so does its time
+    book_late_diagnoses(store, forum, config, now, members)
     store.save_eval_state(forum.id, plan.stamp, now)
     if result is not None:
         result.grouped = judging.grouped

@@ -160,6 +160,44 @@ class FindingsMixin(Database):
         return bool(cursor.rowcount)
 
     @_translating
+    def waits_without_credit(
+        self, forum_id: str, stage: str, rules: Sequence[str], began_by: datetime
+    ) -> list[dict[str, Any]]:
+        """Open findings of `rules` whose wait began by `began_by` and has no `stage` credit
+        booked on its topic yet (findings_rule index, then the credits' key), each with its
+        topic's `author` and `app_id` as last judged. Once booked, a wait is never read again."""
+        return list(
+            self.db.query(
+                "SELECT f.*, coalesce(t.author, '') AS author, coalesce(t.app_id, '') AS app_id "
+                "FROM findings f LEFT JOIN topics t "
+                "ON t.forum_id = f.forum_id AND t.topic_id = f.topic_id "
+                f"WHERE f.forum_id = ? AND f.rule IN ({marks(len(rules))}) "
+                "AND f.resolved_at IS NULL AND f.opened_at <= ? AND NOT EXISTS ("
+                "SELECT 1 FROM credits c WHERE c.forum_id = f.forum_id "
+                "AND c.topic_id = f.topic_id AND c.stage = ? AND c.wait_began = f.opened_at) "
+                "ORDER BY f.opened_at, f.topic_id, f.rule",
+                [forum_id, *rules, iso(began_by), stage],
+            )
+        )
+
+    @_translating
+    def credit_booked_elsewhere(self, credit: Credit) -> bool:
+        """True when another topic of the forum booked this stage of a wait that began at the
+        same moment for the same customer: a re-posted request's earlier topic."""
+        row = self.db.execute(
+            "SELECT 1 FROM credits WHERE forum_id = ? AND stage = ? AND wait_began = ? "
+            "AND customer = ? AND topic_id != ? LIMIT 1",
+            [
+                credit.key.forum_id,
+                credit.stage,
+                iso(credit.wait_began),
+                credit.customer,
+                credit.key.topic_id,
+            ],
+        ).fetchone()
+        return row is not None
+
+    @_translating
     def credits_between(self, start: datetime | None, end: datetime | None) -> list[Credit]:
         """Credits booked in [start, end), oldest first (either bound may be open)."""
         rows = self.db.query(
