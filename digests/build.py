@@ -1,9 +1,11 @@
 """A day's digest from the store only (no scraping): what the quality staff read each morning.
 
-Everything is judged at the end of the day. The ignored topics are those forumwatch held open
-then (a day not over yet, or a store no cycle judged under this config, is judged from the
-topics as they stood); the timings come from each topic's first answers as the cycles stored
-them, so a digest of a forum of 100,000 topics reads rows, not posts.
+Everything is judged at the end of the day, or at the moment the digest is built for a day not
+over yet (never in the future). The ignored topics are those forumwatch held open then; a day
+not over, a day before forumwatch first read the forum (the install day's yesterday) or a store
+no cycle judged under this config is judged from the stored topics as they stood (the rules
+see only the posts made by then). The timings come from each topic's first answers as the
+cycles stored them, so a digest of a forum of 100,000 topics reads rows, not posts.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class DayPoint:
     day: date
     new_topics: int
     sla_share: float | None  # of the topics started that day whose deadline has come
-    open_ignored: int  # findings forumwatch held open at the day's end
+    # findings forumwatch held open at the day's end; None for a day before it read a forum
+    # (the digest's own day is judged from the topics instead: never None)
+    open_ignored: int | None
     escalations: int
 
 
@@ -120,9 +124,11 @@ def yesterday(zone: str, now: datetime | None = None) -> date:
 
 
 def build_digest(store: Store, config: Config, day: date, now: datetime | None = None) -> Digest:
-    """The digest of `day`, judged at its end (or at `now`, for a day not over yet)."""
+    """The digest of `day`, judged at its end, or at `now` (default: the clock) for a day not
+    over yet: never in the future."""
+    now = now or datetime.now(UTC)
     start, day_end = day_bounds(day, config.timezone)
-    end = min(day_end, now + timedelta(seconds=1)) if now is not None else day_end  # now included
+    end = min(day_end, now + timedelta(seconds=1))  # `now` included
     digest = Digest(day, config.timezone, start, end, config.language, day_end=day_end)
     digest.acknowledge, digest.diagnose = _deadlines(config)
     timings: list[TopicTiming] = []
@@ -160,7 +166,8 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
     digest.credit_unit = config.credits.unit if config.credits else ""
     digest.scorecards = scorecards(timings, open_by_app, end, owed)
     digest.failed_forums = store.failed_forums_between(start, end)
-    digest.trend = trend(store, config, day, end, timings_of)
+    points = trend(store, config, day, end, timings_of)
+    digest.trend = [*points[:-1], replace(points[-1], open_ignored=digest.ignored_total)]
     return digest
 
 
@@ -240,17 +247,13 @@ def _ignored_at(
     each app holds (streamed: a forum may hold tens of thousands).
 
     A day already judged by the cycles is told as forumwatch held it then (what it found, and
-    had not yet seen resolved); a day not over, or a store never judged under this config, is
-    judged from the topics as they stood at `end`.
+    had not yet seen resolved); a day not over, a day before forumwatch first read the forum
+    (the install day's yesterday: topics waited, but no cycle was there to see it), or a store
+    never judged under this config, is judged from the topics as they stood at `end`.
     """
     longest: list[Ignored] = []
     by_app: Counter[str] = Counter()
-    _, evaluated_at = store.eval_state(forum.id)
-    if (
-        evaluated_at is not None
-        and end <= evaluated_at
-        and judged_by(store, forum, config, members)
-    ):
+    if held_at(store, forum, config, members, end):
         for row in store.findings_open_at(forum.id, end):
             by_app[row["topic_app"] or ""] += 1
             if len(longest) < LISTED:
@@ -268,6 +271,34 @@ def _ignored_at(
     apps = store.apps_of(forum.id, standing)
     by_app.update(apps.get(topic_id) or "" for topic_id in standing)
     return longest, by_app
+
+
+def held_at(
+    store: Store, forum: ForumConfig, config: Config, members: GroupMembers, moment: datetime
+) -> bool:
+    """True when the forum's stored findings tell what forumwatch held open at `moment`: the
+    cycles had read the forum by then, judged it since, and under this config."""
+    _, evaluated_at = store.eval_state(forum.id)
+    if evaluated_at is None or moment > evaluated_at:
+        return False
+    first = first_read(store, forum.id)
+    return first is not None and first <= moment and judged_by(store, forum, config, members)
+
+
+def first_read(store: Store, forum_id: str) -> datetime | None:
+    """The moment (the `now`) of the first stored run that read the forum; None before one did.
+
+    The store has no method for it, so it asks the runs table itself (the runs_now index):
+    a run polled the forum when its summary names it among `polled_forums` (or has none,
+    written before the daemon polled a forum a run) and not among `failed_forums`."""
+    row = store.db.execute(
+        "SELECT min(r.now) FROM runs r WHERE "
+        "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
+        "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?)) "
+        "AND NOT EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)",
+        [forum_id, forum_id],
+    ).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
 def _as_held(stored: StoredFinding, moment: datetime) -> Finding:
@@ -293,7 +324,7 @@ def trend(
     first, last = bounds[days[0]][0], ends[day]
     started: dict[date, list[TopicTiming]] = {d: [] for d in days}
     escalated: dict[date, int] = dict.fromkeys(days, 0)
-    open_counts: dict[date, int] = dict.fromkeys(days, 0)
+    open_counts: dict[date, int | None] = dict.fromkeys(days, 0)
 
     def day_of(moment: datetime) -> date | None:
         return next((d for d, (s, e) in bounds.items() if s <= moment < e), None)
@@ -312,8 +343,11 @@ def trend(
             if stored.escalated_at and (d := day_of(stored.escalated_at)):
                 escalated[d] += 1
         held = store.open_findings_counts_at(forum.id, [ends[d] for d in days])
+        read_from = first_read(store, forum.id)
         for d, count in zip(days, held, strict=True):
-            open_counts[d] += count
+            so_far = open_counts[d]
+            read = read_from is not None and read_from <= ends[d]
+            open_counts[d] = so_far + count if so_far is not None and read else None
     return [
         DayPoint(d, len(started[d]), sla_share(started[d], ends[d]), open_counts[d], escalated[d])
         for d in days

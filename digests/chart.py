@@ -15,7 +15,7 @@ def trend_svg(points: list[DayPoint], label: str = "") -> str:
     """The chart; `label` (in the digest's language) is what a screen reader says of it."""
     if not points:
         return ""
-    top = max(1, max(p.open_ignored for p in points))
+    top = max(1, max(p.open_ignored or 0 for p in points))
     step = (WIDTH - 2 * PAD) / max(1, len(points) - 1)
 
     def x(index: int) -> float:
@@ -24,7 +24,11 @@ def trend_svg(points: list[DayPoint], label: str = "") -> str:
     def y(share: float) -> float:  # share of the plot's height, 0 at the bottom
         return HEIGHT - PAD - share * (HEIGHT - 2 * PAD)
 
-    ignored = " ".join(f"{x(i):.1f},{y(p.open_ignored / top):.1f}" for i, p in enumerate(points))
+    ignored = " ".join(  # a day before forumwatch read the forums has no count: no point
+        f"{x(i):.1f},{y(p.open_ignored / top):.1f}"
+        for i, p in enumerate(points)
+        if p.open_ignored is not None
+    )
     within = " ".join(
         f"{x(i):.1f},{y(p.sla_share):.1f}" for i, p in enumerate(points) if p.sla_share is not None
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,6 +111,28 @@ def test_the_mail_and_the_telegram_headline_speak_it_too(
         assert not [f for f in english_fragments() if f in subject + summary]
 
 
+def test_install_day_yesterday_lists_the_topics_waiting_at_its_end(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    """The first cycle ran today; yesterday's digest judges the stored posts as they stood at
+    yesterday's end: "Підпис файлів" (asked 30 h before NOW, only an integrator's comment by
+    then) was waiting 18 h at midnight, never "no topic is being ignored"."""
+    config, store = filled(tmp_path, forum.url, "language: en\n")
+    built = build_digest(store, config, YESTERDAY, now=NOW)
+
+    assert built.end == datetime.combine(NOW.date(), datetime.min.time(), NOW.tzinfo)
+    listed = {i.finding.key.topic_id: i for i in built.ignored}
+    assert "102" in listed, [i.title for i in built.ignored]
+    assert built.ignored_total == len(built.ignored) >= 1
+    assert built.end - listed["102"].finding.opened_at == timedelta(hours=18)
+    text = render_text(built)
+    assert "waiting 18 h" in text and "No topic is being ignored" not in text
+    assert "101" not in listed  # asked 5 h before NOW: not there yet at yesterday's end
+    assert not built.so_far
+    # the chart has no count for the days before forumwatch read the forum, not a false 0
+    assert [p.open_ignored for p in built.trend] == [None] * 13 + [built.ignored_total]
+
+
 def test_today_is_judged_at_now_and_says_so(tmp_path: Path, forum: SampleForumServer) -> None:
     """At 12:00 the topic asked at 07:00 has waited 5 h, not the 17 h it would have waited by
     the day's end; the digest says the day is not over."""
@@ -126,13 +148,31 @@ def test_today_is_judged_at_now_and_says_so(tmp_path: Path, forum: SampleForumSe
     assert "waiting 17 h" not in text
 
 
+def test_without_now_a_day_not_over_is_judged_at_the_clock(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    """`forumwatch digest --date <today>` passes no `now`: the builder reads the clock, so the
+    day is judged as it stands, not at a midnight still to come."""
+    config, store = filled(tmp_path, forum.url, "language: en\n")
+    before = datetime.now(UTC)
+    built = build_digest(store, config, before.date())
+
+    assert built.so_far and before <= built.end <= datetime.now(UTC) + timedelta(seconds=1)
+    assert "So far today, as of" in render_text(built)
+
+
 def test_times_are_shown_in_the_configs_timezone(tmp_path: Path, forum: SampleForumServer) -> None:
     config, store = filled(tmp_path, forum.url, "language: en\ntimezone: Europe/Kyiv\n")
 
     today = render_text(build_digest(store, config, NOW.date(), now=NOW))
+    day_before = build_digest(store, config, YESTERDAY, now=NOW)
 
     assert "as of 14:00 (Europe/Kyiv, UTC+02:00)" in today  # 12:00 UTC
     assert "UTC)" not in today.replace("UTC+02:00)", "")
+    # yesterday in Kyiv ended at 22:00 UTC: the topic asked at 06:00 UTC had waited 16 h
+    listed = {i.finding.key.topic_id: i for i in day_before.ignored}
+    assert day_before.end - listed["102"].finding.opened_at == timedelta(hours=16)
+    assert "(midnight, Europe/Kyiv, UTC+02:00)" in render_text(day_before)
 
 
 def test_a_digest_reads_the_same_in_its_own_language_when_rebuilt(
