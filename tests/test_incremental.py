@@ -23,10 +23,11 @@ from digests.build import Timings
 from forumwatch.config.load import load_config
 from forumwatch.config.models import Config
 from forumwatch.cycle import incremental as incremental_module
-from forumwatch.cycle.current import current_findings, judge_now
+from forumwatch.cycle.current import Title, current_findings, judge_now
 from forumwatch.cycle.judge import evaluate_forum
 from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Finding, Topic, TopicState
+from forumwatch.roles import app_of
 from forumwatch.sample_forum.scenario import (
     SMALL_ACTION,
     WHISPER,
@@ -225,7 +226,13 @@ def _assert_json_is_the_rules(
     model) prints what the rules' findings print, field by field."""
     by_key = {t.key: t for t in topics}
     ordered = sorted(rules, key=lambda f: (f.opened_at, f.key, f.rule))
-    expected = [finding_json(f, by_key[f.key], now) for f in ordered]
+    forum = config.forums[0]
+
+    def titled(topic: Topic) -> Title:
+        app = app_of(forum, topic)
+        return Title(topic.title, topic.url, app.id if app else "", topic.author.username)
+
+    expected = [finding_json(f, titled(by_key[f.key]), now) for f in ordered]
     printed = orjson.loads(b"".join(findings_json(judge_now(store, config, now), now)))
     for item in (*expected, *printed):
         if item["rule"] == "burst":
