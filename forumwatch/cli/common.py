@@ -54,7 +54,9 @@ def stdout() -> Console:
         click.get_current_context(silent=True) and click.get_current_context().meta.get(QUIET)
     )
     console = Console(highlight=False, quiet=quiet)
-    return console if console.is_terminal else Console(highlight=False, width=160, quiet=quiet)
+    # piped: text lines never wrap (soft_wrap), tables get 160 columns to lay out in
+    piped = Console(highlight=False, width=160, quiet=quiet, soft_wrap=True)
+    return console if console.is_terminal else piped
 
 
 def say_error(message: str, label: str = "") -> None:
