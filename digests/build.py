@@ -43,11 +43,21 @@ TREND_DAYS = 14  # the chart's span; headline changes compare with the 7 days be
 
 @dataclass(frozen=True)
 class Ignored:
-    """One open finding at the end of the day, with its topic's title and link."""
+    """One open finding at the end of the day, with its topic's title and link, and whom to
+    chase: its app, its customer (the topic's author) and who of the silent owes the answer."""
 
     finding: Finding
     title: str
     url: str
+    app_id: str = ""  # "" = the forum's own developers answer for it
+    customer: str = ""  # the topic's author ("" when the topic is not stored)
+    developers: tuple[str, ...] = ()  # the silent developers: the first to chase
+    staff: tuple[str, ...] = ()  # silent staff, named only when no developer is to chase
+
+    @property
+    def command(self) -> str:
+        """The command that prints the topic's history."""
+        return f"forumwatch topic {self.finding.key.forum_id}:{self.finding.key.topic_id}"
 
 
 @dataclass(frozen=True)
@@ -259,7 +269,7 @@ def _ignored_at(
             if len(longest) < LISTED:
                 stored = stored_finding_from_row(row)
                 longest.append(Ignored(_as_held(stored, end), stored.title, stored.url))
-        return longest, by_app
+        return _whom_to_chase(store, forum, members, longest), by_app
     standing: list[str] = []  # topics of stored findings that stand: their app is stored
     for finding, topic in current_findings(store, config, end, forums=[forum]):
         if len(longest) < LISTED:
@@ -270,7 +280,40 @@ def _ignored_at(
             standing.append(finding.key.topic_id)
     apps = store.apps_of(forum.id, standing)
     by_app.update(apps.get(topic_id) or "" for topic_id in standing)
-    return longest, by_app
+    return _whom_to_chase(store, forum, members, longest), by_app
+
+
+def _whom_to_chase(
+    store: Store, forum: ForumConfig, members: GroupMembers, listed: list[Ignored]
+) -> list[Ignored]:
+    """Each listed finding with its app, its customer and the silent split into developers
+    (chased first) and staff (named only where no developer is configured to answer), read
+    from the stored topics under this config (LISTED topics at most)."""
+    ids = sorted({i.finding.key.topic_id for i in listed})
+    topics = {}
+    for part in chunks(ids, BATCH_TOPICS):
+        topics.update({t.key.topic_id: t for t in store.topics_by_id(forum.id, part)})
+    result = []
+    for item in listed:
+        topic = topics.get(item.finding.key.topic_id)
+        if topic is None:
+            result.append(item)
+            continue
+        responders = responders_for(forum, topic, members)
+        developers = {name.casefold() for name in responders.developers}
+        silent = item.finding.silent
+        chase = tuple(n for n in silent if n.casefold() in developers)
+        staff = tuple(n for n in silent if n.casefold() not in developers and n != "developer")
+        result.append(
+            replace(
+                item,
+                app_id=responders.app_id,
+                customer=topic.author.username,
+                developers=chase,
+                staff=() if chase else staff,
+            )
+        )
+    return result
 
 
 def held_at(

@@ -44,7 +44,8 @@ def deliver(config: Config, built: Digest, quality: list[int]) -> Published:
         except SendError as err:
             result.errors.append(str(err))
     if config.telegram is not None and quality:
-        error = asyncio.run(_tell_chats(config, quality, telegram_summary(built)))
+        url = config.digest.url if config.digest else None
+        error = asyncio.run(_tell_chats(config, quality, telegram_summary(built, url)))
         if error:
             result.errors.append(error)
         else:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from digests.build import SCORECARD_DAYS, TREND_DAYS, Digest
+from digests.build import SCORECARD_DAYS, TREND_DAYS, Digest, Ignored
 from digests.chart import trend_svg
 from digests.phrases import DEFAULT_LANGUAGE, Phrases
 from forumwatch.model import Finding
@@ -73,6 +73,18 @@ def _helpers(digest: Digest) -> dict[str, Any]:
             return ""
         return words.t("change", value=words.number(value, sign=True))
 
+    def chase(item: Ignored) -> str:
+        """Whom to chase: the silent developers; staff only where no developer is configured
+        to answer (then said so)."""
+        if item.developers:
+            return ", ".join(item.developers)
+        if not item.customer:  # the topic is not stored: the finding's own list
+            return ", ".join(item.finding.silent)
+        said = [words.t("no_developer")]
+        if item.staff:
+            said.append(words.t("staff_owe", names=", ".join(item.staff)))
+        return "; ".join(said)
+
     ack = deadline_words(words, digest.acknowledge)
     share = words.t("chart_share", deadline=ack, days=TREND_DAYS)
     chart_label = f"{words.t('chart_ignored')} · {share}"
@@ -91,6 +103,8 @@ def _helpers(digest: Digest) -> dict[str, Any]:
         "stage_words": lambda f: words.stage(f.stage.value),
         "resolution": words.resolution,
         "waited": waited,
+        "chase": chase,
+        "app_words": lambda item: item.app_id or words.t("no_app"),
         "percent": words.percent,
         "hours": words.hours,
         "number": words.number,

@@ -73,9 +73,15 @@ def send_email(message: EmailMessage, smtp: SmtpConfig) -> None:
         ) from None
 
 
-def telegram_summary(digest: Digest) -> str:
+def digest_link(digest: Digest, url: str | None) -> str | None:
+    """Where the published digest of the day is read: `<digest.url>/<YYYY-MM-DD>.html`."""
+    return f"{url.rstrip('/')}/{digest.day.isoformat()}.html" if url else None
+
+
+def telegram_summary(digest: Digest, url: str | None = None) -> str:
     """The headline figures in the digest's language, for the quality chats (HTML; the forum
-    ids are escaped, nothing scraped is in it)."""
+    ids are escaped, nothing scraped is in it), linking to the published digest when `url`
+    (the config's `digest.url`) says where the archive is served."""
     words = Phrases(digest.language)
     deadline = deadline_words(words, digest.acknowledge)
     share = words.percent(digest.sla_share)
@@ -90,4 +96,7 @@ def telegram_summary(digest: Digest) -> str:
         failed = html.escape(", ".join(sorted(digest.failed_forums)))
         lines.append(words.t("tg_failed", forums=failed))
     lines.append(words.t("tg_status"))
+    link = digest_link(digest, url)
+    if link:
+        lines.append(f'<a href="{html.escape(link)}">{html.escape(words.t("tg_link"))}</a>')
     return "\n".join(lines)

@@ -15,9 +15,11 @@ from digests.figures import percentile
 from digests.render import render_html, render_text
 from forumwatch.config.load import load_config
 from forumwatch.config.models import Config
+from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Author, Finding, Post, Stage, StoredFinding, Topic, TopicKey
+from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store
-from tests.conftest import forumwatch
+from tests.conftest import NOW, forumwatch, write_config
 
 DAY = date(2026, 3, 4)  # a Wednesday
 MORNING = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
@@ -207,3 +209,61 @@ def test_a_store_not_judged_under_this_config_counts_findings_under_todays_apps(
     digest = build_digest(store, config, DAY)
 
     assert [(c.app_id, c.topics, c.open_findings) for c in digest.scorecards] == [("acme", 2, 1)]
+
+
+def test_ignored_topics_say_whom_to_chase(tmp_path: Path, forum: SampleForumServer) -> None:
+    """A real cycle against the sample forum: each ignored topic shows its stage, app, customer
+    and the silent developers (staff, who may also acknowledge, are not the ones to chase
+    while a developer is configured); it links to the forum, and the text version gives the
+    command for its history and one line per scorecard."""
+    config = load_config(write_config(tmp_path, forum.url, extra="language: en\n"))
+    store = Store(config.database)
+    run_cycle(store, config, NOW, active=[])
+    built = build_digest(store, config, NOW.date(), now=NOW + timedelta(hours=12))
+    listed = {i.finding.key.topic_id: i for i in built.ignored}
+
+    signing = listed["102"]  # the signed-files app's topic, waiting 42 h by then
+    assert (signing.app_id, signing.customer) == ("signed-files", "taras_fop")
+    assert signing.developers == ("dev_ivan", "vendor_petro") and signing.staff == ()
+    assert signing.finding.stage is Stage.ESCALATED
+    report = listed["101"]  # outside every app: the forum's own developer
+    assert (report.app_id, report.customer, report.developers) == ("", "olena_buh", ("dev_ivan",))
+    assert "anna_quality" in report.finding.silent  # staff may acknowledge, yet are not chased
+    page, text = render_html(built), render_text(built)
+    assert f'<a href="{signing.url}">' in page and "<td>taras_fop</td>" in page
+    assert '<td class="nowrap escalated">escalated</td>' in page
+    assert "<td><b>dev_ivan, vendor_petro</b></td>" in page
+    assert (
+        "  escalated · app: signed-files · customer: taras_fop\n"
+        "  silent (chase them): dev_ivan, vendor_petro\n"
+        f"  {signing.url}\n"
+        "  history: forumwatch topic market:102\n"
+    ) in text
+    assert "app: forum-wide · customer: olena_buh\n  silent (chase them): dev_ivan\n" in text
+    cards = [line for line in text.splitlines() if line.startswith("- market")]
+    assert [line.split(" (")[0] for line in cards if "median" in line] == [
+        "- market",
+        "- market · signed-files",
+    ]
+
+
+def test_staff_are_chased_where_no_developer_answers(
+    tmp_path: Path, forum: SampleForumServer
+) -> None:
+    """A forum with no developer configured (outside its app): the staff owe the answer, and
+    the digest says so."""
+    path = write_config(tmp_path, forum.url, extra="language: en\n")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    developers: [dev_ivan]\n", ""),
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    store = Store(config.database)
+    run_cycle(store, config, NOW, active=[])
+    built = build_digest(store, config, NOW.date(), now=NOW)
+    report = next(i for i in built.ignored if i.finding.key.topic_id == "101")
+
+    assert report.developers == () and report.staff == ("anna_quality",)
+    assert "no developer configured; staff: anna_quality" in render_text(built)
+    signing = next(i for i in built.ignored if i.finding.key.topic_id == "102")
+    assert signing.developers == ("vendor_petro",) and signing.staff == ()

@@ -144,7 +144,7 @@ def test_today_is_judged_at_now_and_says_so(tmp_path: Path, forum: SampleForumSe
     assert NOW <= built.end < NOW + timedelta(minutes=1) and built.so_far
     text = render_text(built)
     assert "So far today, as of 12:00 (UTC)" in text
-    assert "101 Звіт не формується після оновлення\n  no answer at all; waiting 5 h;" in text
+    assert "101 Звіт не формується після оновлення\n  no answer at all; waiting 5 h\n" in text
     assert "waiting 17 h" not in text
 
 

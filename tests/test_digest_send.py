@@ -77,7 +77,8 @@ def test_send_mails_text_and_html_and_tells_the_quality_chats(
             tmp_path,
             f"smtp: {{host: 127.0.0.1, port: {port}, starttls: false, "
             "from: forumwatch@example.org, to: [quality@example.org]}\n"
-            f"telegram: {{token: '{TOKEN}', api_url: '{telegram.url}'}}\n",
+            f"telegram: {{token: '{TOKEN}', api_url: '{telegram.url}'}}\n"
+            "digest: {url: 'https://quality.example/digests/'}\n",
         )
         result = forumwatch("digest", "-c", str(path), "--date", "2026-03-04", "--send")
         summaries = telegram.sent_to(-701)
@@ -97,6 +98,9 @@ def test_send_mails_text_and_html_and_tells_the_quality_chats(
     assert "<script" not in html.get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html.get_content()
     assert len(summaries) == 1 and "Ігноровані теми: 1" in summaries[0]
+    # the headline links to the day's page in the published archive (digest.url)
+    link = '<a href="https://quality.example/digests/2026-03-04.html">Увесь дайджест</a>'
+    assert summaries[0].endswith(link)
     assert TOKEN not in result.stdout + result.stderr
 
 

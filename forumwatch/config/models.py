@@ -354,6 +354,9 @@ class DigestConfig(_Strict):
     at: time = time(7, 0)  # in the top-level `timezone`
     out: Path | None = None  # the archive folder; relative paths follow the config file
     send: bool = True  # mail it (smtp:) and tell the quality chats (telegram:)
+    # the public address of the `out` archive: the quality chats' headline links to
+    # <url>/<YYYY-MM-DD>.html (`forumwatch digest --send` too)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
 
 class SmtpConfig(_Strict):
