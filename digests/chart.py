@@ -52,6 +52,11 @@ def trend_svg(points: list[DayPoint], label: str = "") -> str:
             if within
             else ""
         )
+        + "".join(  # a dot per counted day: a single day (the install day's) shows too
+            f'<circle cx="{x(i):.1f}" cy="{y(p.open_ignored / top):.1f}" r="2.5" fill="#cf222e"/>'
+            for i, p in enumerate(points)
+            if p.open_ignored is not None
+        )
         + labels
         + "</svg>"
     )
