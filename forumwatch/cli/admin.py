@@ -115,8 +115,10 @@ def digest(
 ) -> None:
     """The daily digest for quality staff: ignored topics, scorecards, answers, failures.
 
-    Built from the database only (no forum is contacted, nothing is written to it), judged as
-    the forums stood at the end of that day, so a past day's digest rebuilt later is the same.
+    Built from the database only (no forum is contacted, nothing is written to it), in the
+    config's language and timezone, judged as the forums stood at the end of that day (so a
+    past day's digest rebuilt later is the same), or as they stand now for today ("so far
+    today"). A day before forumwatch first read a forum is judged from its stored posts.
     """
     from digests.build import build_digest, yesterday
     from digests.publish import deliver, write_archive
