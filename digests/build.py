@@ -334,11 +334,12 @@ def first_read(store: Store, forum_id: str) -> datetime | None:
     The store has no method for it, so it asks the runs table itself (the runs_now index):
     a run polled the forum when its summary names it among `polled_forums` (or has none,
     written before the daemon polled a forum a run) and not among `failed_forums`."""
-    row = store.db.execute(
-        "SELECT min(r.now) FROM runs r WHERE "
+    row = store.db.execute(  # the earliest first, through the index: usually one row read
+        "SELECT r.now FROM runs r WHERE "
         "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
         "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?)) "
-        "AND NOT EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)",
+        "AND NOT EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?) "
+        "ORDER BY r.now LIMIT 1",
         [forum_id, forum_id],
     ).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
