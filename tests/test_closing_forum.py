@@ -98,7 +98,7 @@ def test_confirmed_topics_raise_nothing_and_look_alikes_stay_flagged(
 def test_a_wait_that_the_author_ends_resolves_as_confirmed_and_is_in_the_digest(
     site: SampleForumServer, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, site.url)
+    config = write_config(tmp_path, site.url, extra="language: en\n")  # the digest's words
     topic = next(t for t in site.forum.topics if t.id == 202)
     last = topic.posts.pop()  # before the author's "Вирішено, дякую!": a masked silence
     early = NOW - timedelta(hours=51)

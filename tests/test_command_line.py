@@ -214,3 +214,21 @@ def test_topic_and_console_notices_show_times_in_the_configured_zone(
     # topic 101 was asked at 07:00 UTC, due at 09:00 UTC: 09:00 and 11:00 in Kyiv (UTC+2)
     assert "since 2026-03-04 09:00 +02:00, due 2026-03-04 11:00 +02:00" in ran.stdout
     assert "when (Europe/Kyiv)" in shown.stdout and "2026-03-04 09:00" in shown.stdout
+
+
+def test_no_store_mixin_shadows_another_ones_method() -> None:
+    """`Store` is composed of one mixin per aggregate: a method defined in two of them would
+    silently replace the other (as once happened to open_topic_count)."""
+    from forumwatch.store import Store
+
+    seen: dict[str, str] = {}
+    clashes = []
+    for cls in Store.__mro__[1:]:
+        if not cls.__module__.startswith("forumwatch.store"):
+            continue
+        for name, value in vars(cls).items():
+            if callable(value) and not name.startswith("__"):
+                if name in seen:
+                    clashes.append(f"{name}: {seen[name]} and {cls.__name__}")
+                seen.setdefault(name, cls.__name__)
+    assert clashes == []

@@ -32,7 +32,7 @@ def run(config: Path, hours: float = 0) -> None:
 def test_each_breached_stage_is_booked_once_to_the_author_and_kept(
     tmp_path: Path, forum: SampleForumServer
 ) -> None:
-    config = write_config(tmp_path, forum.url, extra=CREDITS)
+    config = write_config(tmp_path, forum.url, extra=CREDITS + "language: en\n")
     run(config)
     first = ledger(config)
     booked = {(r["topic_id"], r["stage"], r["amount"]) for r in first}
@@ -56,7 +56,7 @@ def test_each_breached_stage_is_booked_once_to_the_author_and_kept(
     table = forumwatch("credits", "-c", str(config))
     assert "per customer: olena_buh: 1 consultation" in table.stdout
     digest = forumwatch("digest", "-c", str(config), "--date", NOW.date().isoformat())
-    assert "Credits owed today: 8 consultation" in digest.stdout
+    assert "8 consultation owed today" in digest.stdout
 
 
 def test_without_credits_configured_nothing_is_booked(

@@ -35,7 +35,6 @@ from forumwatch.config.values import (
 )
 from forumwatch.model import BusinessHours, ClosingWords, Sla
 
-
 Language = Literal["uk", "ru", "en"]  # what people read: the digest, the bot, resolutions
 
 

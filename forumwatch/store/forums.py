@@ -197,7 +197,7 @@ class ForumsMixin(Database):
         self.db.conn.commit()
 
     @_translating
-    def open_topic_count(self, forum_id: str) -> int:
+    def ignored_topic_count(self, forum_id: str) -> int:
         """Distinct topics of the forum with an open finding (a burst groups topics: not one
         more), through the findings_open index."""
         row = self.db.execute(

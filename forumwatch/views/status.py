@@ -43,7 +43,7 @@ def status(store: Store, config: Config, now: datetime) -> Status:
             if record.last_ok
             else "no good poll in the last 30 days"
         )
-        topics = store.open_topic_count(forum.id)
+        topics = store.ignored_topic_count(forum.id)
         found.lines.append(f"{forum.id}: {read}; {topics} open ignored topic(s)")
         if stale:
             found.problems.append(stale)
