@@ -324,25 +324,8 @@ def held_at(
     _, evaluated_at = store.eval_state(forum.id)
     if evaluated_at is None or moment > evaluated_at:
         return False
-    first = first_read(store, forum.id)
+    first = store.first_good_poll(forum.id)
     return first is not None and first <= moment and judged_by(store, forum, config, members)
-
-
-def first_read(store: Store, forum_id: str) -> datetime | None:
-    """The moment (the `now`) of the first stored run that read the forum; None before one did.
-
-    The store has no method for it, so it asks the runs table itself (the runs_now index):
-    a run polled the forum when its summary names it among `polled_forums` (or has none,
-    written before the daemon polled a forum a run) and not among `failed_forums`."""
-    row = store.db.execute(  # the earliest first, through the index: usually one row read
-        "SELECT r.now FROM runs r WHERE "
-        "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
-        "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?)) "
-        "AND NOT EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?) "
-        "ORDER BY r.now LIMIT 1",
-        [forum_id, forum_id],
-    ).fetchone()
-    return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
 def _as_held(stored: StoredFinding, moment: datetime) -> Finding:
@@ -387,7 +370,7 @@ def trend(
             if stored.escalated_at and (d := day_of(stored.escalated_at)):
                 escalated[d] += 1
         held = store.open_findings_counts_at(forum.id, [ends[d] for d in days])
-        read_from = first_read(store, forum.id)
+        read_from = store.first_good_poll(forum.id)
         for d, count in zip(days, held, strict=True):
             so_far = open_counts[d]
             read = read_from is not None and read_from <= ends[d]

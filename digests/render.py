@@ -16,7 +16,8 @@ from markupsafe import Markup
 
 from digests.build import SCORECARD_DAYS, TREND_DAYS, Digest, Ignored
 from digests.chart import trend_svg
-from digests.phrases import DEFAULT_LANGUAGE, Phrases
+from digests.phrases import DEFAULT_LANGUAGE
+from digests.words import Phrases
 from forumwatch.model import Finding
 
 

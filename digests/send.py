@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from digests.build import SCORECARD_DAYS, Digest
-from digests.phrases import Phrases
 from digests.render import deadline_words, title
+from digests.words import Phrases
 from forumwatch.config.models import SmtpConfig
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from digests.build import build_digest
-from digests.phrases import PHRASES, Phrases
+from digests.phrases import PHRASES
 from digests.render import render_html, render_text
 from digests.send import digest_email, telegram_summary
+from digests.words import Phrases
 from forumwatch.config.load import load_config
 from forumwatch.config.models import Config, SmtpConfig
 from forumwatch.cycle.run import run_cycle

@@ -27,6 +27,15 @@ class PollRecord:
     ever_read: bool = True  # False: no run ever read it completely (a forum just configured)
 
 
+# a run that failed on the forum; a run that polled it (the daemon polls one forum a run: only
+# runs that polled it say anything about it; runs stored before `polled_forums` polled all)
+_FAILED_ON_IT = "EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)"
+_POLLED_IT = (
+    "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
+    "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?))"
+)
+
+
 class ForumsMixin(Database):
     # --- forums -------------------------------------------------------------------------------
 
@@ -52,15 +61,7 @@ class ForumsMixin(Database):
     def poll_record(self, forum_id: str, since: datetime) -> PollRecord:
         """The forum's polls in stored runs after `since` (through the runs_now index): when it
         was last read completely, and how many runs failed on it after that."""
-        failed_on_it = (
-            "EXISTS (SELECT 1 FROM json_each(r.summary, '$.failed_forums') WHERE value = ?)"
-        )
-        # the daemon polls one forum a run: only runs that polled it say anything about it
-        # (runs stored before `polled_forums` existed polled every forum)
-        polled_it = (
-            "(json_type(r.summary, '$.polled_forums') IS NULL OR EXISTS "
-            "(SELECT 1 FROM json_each(r.summary, '$.polled_forums') WHERE value = ?))"
-        )
+        failed_on_it, polled_it = _FAILED_ON_IT, _POLLED_IT
         row = self.db.execute(
             f"SELECT max(r.now) FROM runs r WHERE r.now > ? AND {polled_it} AND NOT {failed_on_it}",
             [iso(since), forum_id, forum_id],
@@ -81,6 +82,17 @@ class ForumsMixin(Database):
         return PollRecord(
             last_ok, failed[0], parse_iso(last_run), error.get("last_error"), ever_read
         )
+
+    @_translating
+    def first_good_poll(self, forum_id: str) -> datetime | None:
+        """The `now` of the first stored run that read the forum without error; None before
+        one did (the runs_now index, earliest first: usually one row read)."""
+        row = self.db.execute(
+            f"SELECT r.now FROM runs r WHERE {_POLLED_IT} AND NOT {_FAILED_ON_IT} "
+            "ORDER BY r.now LIMIT 1",
+            [forum_id, forum_id],
+        ).fetchone()
+        return parse_iso(row[0]) if row else None
 
     @_translating
     def forum_health(self, forum_id: str) -> ForumHealth:
