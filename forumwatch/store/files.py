@@ -12,7 +12,7 @@ import fcntl
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,25 +238,15 @@ def run_lock(database: Path, *, write: bool = True) -> Iterator[None]:
     if handle is None:
         yield
         return
-    try:
-        try:
-            fcntl.flock(handle, (fcntl.LOCK_EX if write else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise AlreadyRunning(
-                f"{database}: another forumwatch run is in progress ({holder}); "
-                "this one exits without touching the database; try again when it has finished"
-            ) from None
-        if write:
-            with _translated(lock_path, thing="the run lock"):
-                handle.seek(0)
-                handle.truncate()
-                handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-                handle.flush()
+
+    def refused(holder: str) -> str:
+        return (
+            f"{database}: another forumwatch run is in progress ({holder}); "
+            "this one exits without touching the database; try again when it has finished"
+        )
+
+    with _holding(handle, lock_path, exclusive=write, refused=refused, thing="the run lock"):
         yield
-    finally:
-        handle.close()  # closing releases the flock
 
 
 @contextmanager
@@ -267,24 +257,38 @@ def daemon_lock(database: Path) -> Iterator[None]:
     lock_path = Path(f"{database}.daemon")
     handle = _open_lock(lock_path, write=True)
     assert handle is not None
+
+    def refused(holder: str) -> str:
+        return (
+            f"{database}: a forumwatch daemon already watches this database ({holder}); "
+            "stop it before starting another"
+        )
+
+    with _holding(handle, lock_path, exclusive=True, refused=refused, thing="the daemon lock"):
+        yield
+
+
+@contextmanager
+def _holding(
+    handle: TextIO, lock_path: Path, *, exclusive: bool, refused: Callable[[str], str], thing: str
+) -> Iterator[None]:
+    """Hold an flock on `handle` (exclusive: the holder also writes who it is into the file)
+    until the block ends; `AlreadyRunning(refused(holder))` when somebody else holds it."""
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise AlreadyRunning(
-                f"{database}: a forumwatch daemon already watches this database ({holder}); "
-                "stop it before starting another"
-            ) from None
-        with _translated(lock_path, thing="the daemon lock"):
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
-            handle.flush()
+            raise AlreadyRunning(refused(handle.read().strip() or "another process")) from None
+        if exclusive:
+            with _translated(lock_path, thing=thing):
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+                handle.flush()
         yield
     finally:
-        handle.close()
+        handle.close()  # closing releases the flock
 
 
 def daemon_holding(database: Path) -> str | None:
