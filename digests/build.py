@@ -27,7 +27,7 @@ from digests.figures import (
 from forumwatch.config.models import AppConfig, Config, ForumConfig
 from forumwatch.cycle.current import Title, current_findings, judged_by
 from forumwatch.cycle.incremental import BATCH_TOPICS
-from forumwatch.model import Credit, Finding, Stage, StoredFinding, TopicState
+from forumwatch.model import Author, Credit, Finding, Stage, StoredFinding, Topic, TopicState
 from forumwatch.roles import GroupMembers, responders_for, responders_for_app
 from forumwatch.store import Store
 from forumwatch.store.chats import ChatRole
@@ -183,9 +183,11 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
 
 def _deadlines(config: Config) -> tuple[timedelta | None, timedelta | None]:
     """The acknowledgement and diagnosis deadlines every forum shares in calendar time (None
-    for one the forums do not share, or one counted in working hours): the digest names them."""
+    for one the forums do not share, one counted in working hours, or when SLA policies give
+    some topics their own): the digest names them."""
     slas = [config.sla_for(forum) for forum in config.forums]
-    if not slas or any(sla.business_hours is not None for sla in slas):
+    policies = config.sla_policies or any(forum.sla_policies for forum in config.forums)
+    if not slas or policies or any(sla.business_hours is not None for sla in slas):
         return None, None
     acknowledge = {sla.acknowledge for sla in slas}
     diagnose = {sla.diagnose for sla in slas}
@@ -204,7 +206,7 @@ class Timings:
         self, store: Store, forum: ForumConfig, config: Config, members: GroupMembers
     ) -> None:
         self.store, self.forum, self.members = store, forum, members
-        self.sla = config.sla_for(forum)
+        self.clocks = config.policies_for(forum)
         self.facts_hold = judged_by(store, forum, config, members)
         self._read: tuple[datetime, datetime, list[LightTopic]] | None = None  # the last window
         apps: dict[str, AppConfig | None] = {app.id: app for app in forum.apps}
@@ -226,13 +228,15 @@ class Timings:
                 unjudged.append(row.key.topic_id)
                 continue
             developers = self._developers[row.app_id]
-            item = timing_from_facts(row, developers, self.sla, at(row.created_at))
+            sla = self.clocks.applied(row_topic(self.forum.id, row), row.app_id).sla
+            item = timing_from_facts(row, developers, sla, at(row.created_at))
             if item is not None:
                 result.append(item)
         for part in chunks(unjudged, BATCH_TOPICS):
             for topic in self.store.topics_by_id(self.forum.id, part):
                 responders = responders_for(self.forum, topic, self.members)
-                item = timing(topic, responders, self.sla, at(topic.created_at))
+                sla = self.clocks.applied(topic, responders.app_id).sla
+                item = timing(topic, responders, sla, at(topic.created_at))
                 if item is not None:
                     result.append(item)
         return result
@@ -248,6 +252,22 @@ class Timings:
             )
             self._read = (start, end, rows)
         return [row for row in self._read[2] if start <= row.created_at < end]
+
+
+def row_topic(forum_id: str, row: LightTopic) -> Topic:
+    """A topic without posts from its row: what SLA policies match on (tags, category)."""
+    return Topic(
+        forum_id,
+        row.key.topic_id,
+        row.url,
+        row.title,
+        Author(row.author),
+        row.created_at,
+        (),
+        category=row.category,
+        category_id=row.category_id,
+        tags=row.tags,
+    )
 
 
 def _ignored_at(

@@ -120,7 +120,9 @@ def _show_closing(out: Console, store: Store, config: Config, now: datetime, key
     topic = store.topic(key)
     if forum is None or topic is None:
         return
-    read = ticket(topic, responders_for(forum, topic), config.sla_for(forum), now)
+    responders = responders_for(forum, topic)
+    sla = config.policies_for(forum).applied(topic, responders.app_id).sla
+    read = ticket(topic, responders, sla, now)
     closing = next((p for p in read.posts if p.why.startswith("closing words")), None)
     if closing is None:
         return

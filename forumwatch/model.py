@@ -157,6 +157,19 @@ class Sla:
     business_hours: BusinessHours | None = None  # None: calendar time
 
 
+@dataclass(frozen=True)
+class SlaPolicy:
+    """An SLA policy (`sla_policies:`): its own clock for the topics it matches. Every given
+    condition must hold; within one, any listed value matches (case-insensitively)."""
+
+    name: str
+    sla: Sla
+    tags: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()  # slugs or ids
+    apps: frozenset[str] = frozenset()
+    forums: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """One post that proves a finding, with its author's role in the topic."""
@@ -183,6 +196,7 @@ class Finding:
     evidence: tuple[Evidence, ...] = ()
     summary: str = ""  # one human sentence: who is silent about what
     silent: tuple[str, ...] = field(default=())  # the responders who owe the answer
+    policy: str = ""  # the SLA policy whose clock it runs on ("" = the default SLA)
 
     def waiting_hours(self, now: datetime) -> float:
         return waiting_hours(self.opened_at, now)

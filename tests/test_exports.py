@@ -26,6 +26,7 @@ FIELDS = [
     "author",
     "rule",
     "stage",
+    "policy",
     "opened_at",
     "due_at",
     "escalate_at",

@@ -14,6 +14,7 @@ from forumwatch.cli.common import config_option, fail, load, open_store, redact,
 from forumwatch.cli.group import cli
 from forumwatch.config.load import default_config_path, notes
 from forumwatch.config.models import Config
+from forumwatch.model import SlaPolicy
 from forumwatch.store import StoreError
 from forumwatch.store.chats import ChatRole
 from forumwatch.telegram_bot.commands import new_invite
@@ -184,6 +185,15 @@ def check_config(config_path: Path | None, probe: bool) -> None:
             f"SLA ack {_h(sla.acknowledge)} / diagnose {_h(sla.diagnose)} / "
             f"follow-up {_h(sla.follow_up)}{hours}"
         )
+        for order, policy in enumerate(config.policies_for(forum).policies, 1):
+            match = _condition_text(policy)
+            clock = policy.sla
+            calendar = " (business hours)" if clock.business_hours else ""
+            out.print(
+                f"    policy {order}. {policy.name} ({match}): SLA ack {_h(clock.acknowledge)} / "
+                f"diagnose {_h(clock.diagnose)} / follow-up {_h(clock.follow_up)} / "
+                f"escalate after {_h(clock.escalate_after)}{calendar}"
+            )
     for note in notes(config):
         out.print(f"  note: {note}")
     if probe:
@@ -207,6 +217,21 @@ def _probe_all(config: Config, out: Console) -> None:
             failed = True
     if failed:
         sys.exit(1)
+
+
+def _condition_text(policy: SlaPolicy) -> str:
+    """A policy's `match:` as check-config prints it: "tags: paid, платна-тема; apps: crm"."""
+    parts = [
+        f"{label}: {', '.join(sorted(values))}"
+        for label, values in (
+            ("tags", policy.tags),
+            ("categories", policy.categories),
+            ("apps", policy.apps),
+            ("forums", policy.forums),
+        )
+        if values
+    ]
+    return "; ".join(parts) or "every topic"
 
 
 def _h(delta: timedelta) -> str:

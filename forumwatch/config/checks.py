@@ -23,6 +23,92 @@ def located_problems(source: YamlSource) -> list[str]:
             problems += _repeated_ids(source, "app", ("forums", i, "apps"), forum["apps"])
     if data.get("telegram") is None:
         problems += _chats_without_telegram(source, data, ())
+    problems += _policy_problems(source, data, forums)
+    return problems
+
+
+_CONDITIONS = ("tags", "categories", "apps", "forums")
+
+
+def _policy_problems(source: YamlSource, data: dict[str, Any], forums: list[Any]) -> list[str]:
+    """Every SLA policy that can never match: one naming an app or forum that is not there, or
+    one shadowed by an earlier policy of its list whose condition holds wherever its own does."""
+    apps_of = {
+        str(f.get("id")).casefold(): {
+            str(a.get("id")).casefold() for a in f.get("apps") or [] if isinstance(a, dict)
+        }
+        for f in forums
+        if isinstance(f, dict)
+    }
+    every_app = set().union(*apps_of.values())
+    problems = _policy_list(
+        source,
+        "in the config",
+        ("sla_policies",),
+        data.get("sla_policies"),
+        set(apps_of),
+        every_app,
+    )
+    for i, forum in enumerate(forums):
+        if isinstance(forum, dict):
+            own = str(forum.get("id")).casefold()
+            problems += _policy_list(
+                source,
+                "in this forum",
+                ("forums", i, "sla_policies"),
+                forum.get("sla_policies"),
+                {own},
+                apps_of.get(own, set()),
+            )
+    return problems
+
+
+def _policy_list(
+    source: YamlSource,
+    where: str,
+    path: Path_,
+    policies: Any,
+    forum_ids: set[str],
+    apps: set[str],
+) -> list[str]:
+    if not isinstance(policies, list):
+        return []
+    problems = []
+    earlier: list[tuple[str, dict[str, frozenset[str]]]] = []
+    for i, policy in enumerate(policies):
+        if not isinstance(policy, dict):
+            continue
+        name = str(policy.get("name", ""))
+        if name in (other for other, _ in earlier):
+            problems.append(
+                f"{source.where((*path, i, 'name'))}: policy name {name!r} is used twice; "
+                "findings name their policy, so names must be unique"
+            )
+        match = policy.get("match") or {}
+        if not isinstance(match, dict):
+            continue
+        condition = {
+            key: frozenset(str(v).casefold() for v in values)
+            for key in _CONDITIONS
+            if isinstance(values := match.get(key), list) and values
+        }
+        at = (*path, i, "match")
+        for key, known, what in (("apps", apps, "app"), ("forums", forum_ids, "forum")):
+            unknown = sorted(condition.get(key, frozenset()) - known)
+            if unknown:
+                problems.append(
+                    f"{source.where((*at, key))}: policy {name!r} can never match: "
+                    f"{what} {', '.join(repr(u) for u in unknown)} is not {where}"
+                )
+        for other, wider in earlier:
+            if all(key in condition and condition[key] <= values for key, values in wider.items()):
+                same = "the same condition" if wider == condition else "a wider condition"
+                problems.append(
+                    f"{source.where(at)}: policy {name!r} can never match: "
+                    f"policy {other!r} above has {same}"
+                )
+                break
+        earlier.append((name, condition))
     return problems
 
 

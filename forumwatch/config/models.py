@@ -33,7 +33,8 @@ from forumwatch.config.values import (
     known_zone,
     require_unique,
 )
-from forumwatch.model import BusinessHours, ClosingWords, Sla
+from forumwatch.model import BusinessHours, ClosingWords, Sla, SlaPolicy
+from rules.policies import SlaPolicies
 
 Language = Literal["uk", "ru", "en"]  # what people read: the digest, the bot, resolutions
 
@@ -74,6 +75,76 @@ class SlaConfig(_Strict):
                 f"({format_duration(self.diagnose)}); add diagnose: {ack} or more"
             )
         return self
+
+
+class CreditsConfig(_Strict):
+    """Loyalty compensation booked to a topic's author for each SLA stage the platform breached."""
+
+    unit: str = Field(default="credit", min_length=1)  # e.g. consultation, UAH, hour
+    acknowledge: float = Field(default=0, ge=0)
+    diagnose: float = Field(default=0, ge=0)
+    follow_up: float = Field(default=0, ge=0)
+
+
+class PolicyMatch(_Strict):
+    """Which topics a policy holds: every given condition must hold; within one, any value."""
+
+    tags: list[str] = Field(default_factory=list)
+    categories: CategoryRefs = Field(default_factory=list)  # slugs or ids
+    apps: list[str] = Field(default_factory=list)
+    forums: list[str] = Field(default_factory=list)
+
+    def condition(self) -> dict[str, frozenset[str]]:
+        """The given conditions, casefolded: what shadowing compares."""
+        return {
+            key: frozenset(v.casefold() for v in values)
+            for key, values in self.model_dump().items()
+            if values
+        }
+
+
+class SlaPolicyConfig(_Strict):
+    """One `sla_policies:` entry: its own clock for the topics it matches (e.g. paid topics).
+    An omitted target falls back to the SLA the forum would otherwise use."""
+
+    name: str = Field(min_length=1)
+    match: PolicyMatch = Field(default_factory=PolicyMatch)
+    acknowledge: PositiveDuration | None = None
+    diagnose: PositiveDuration | None = None
+    follow_up: PositiveDuration | None = None
+    escalate_after: Duration | None = None
+    business_hours: bool = True  # false: calendar time (24/7) on a forum with business_hours
+    credits: CreditsConfig | None = None  # its own units and amounts
+
+    @model_validator(mode="after")
+    def _diagnose_after_acknowledge(self) -> SlaPolicyConfig:
+        if self.acknowledge and self.diagnose and self.diagnose < self.acknowledge:
+            ack = format_duration(self.acknowledge)
+            raise ValueError(
+                f"diagnose {format_duration(self.diagnose)} is shorter than acknowledge "
+                f"({ack}); make it at least {ack}"
+            )
+        return self
+
+    def to_model(self, default: Sla) -> SlaPolicy:
+        sla = Sla(
+            acknowledge=self.acknowledge or default.acknowledge,
+            diagnose=self.diagnose or default.diagnose,
+            follow_up=self.follow_up or default.follow_up,
+            escalate_after=default.escalate_after
+            if self.escalate_after is None
+            else self.escalate_after,
+            business_hours=default.business_hours if self.business_hours else None,
+        )
+        match = self.match
+        return SlaPolicy(
+            self.name,
+            sla,
+            tags=frozenset(match.tags),
+            categories=frozenset(match.categories),
+            apps=frozenset(match.apps),
+            forums=frozenset(match.forums),
+        )
 
 
 class BusinessHoursConfig(_Strict):
@@ -178,6 +249,8 @@ class ForumConfig(_Strict):
     developer_chats: ChatIds = Field(default_factory=list)
     quality_chats: ChatIds = Field(default_factory=list)
     sla: SlaConfig | None = None  # overrides the top-level SLA for this forum
+    # tried before the top-level sla_policies: the first that matches a topic sets its clock
+    sla_policies: list[SlaPolicyConfig] = Field(default_factory=list)
     business_hours: BusinessHoursConfig | None = None
     api_key: str | None = None
     api_username: str | None = None
@@ -338,15 +411,6 @@ class TelegramConfig(_Strict):
         return url.rstrip("/") if url else url
 
 
-class CreditsConfig(_Strict):
-    """Loyalty compensation booked to a topic's author for each SLA stage the platform breached."""
-
-    unit: str = Field(default="credit", min_length=1)  # e.g. consultation, UAH, hour
-    acknowledge: float = Field(default=0, ge=0)
-    diagnose: float = Field(default=0, ge=0)
-    follow_up: float = Field(default=0, ge=0)
-
-
 class DigestConfig(_Strict):
     """When and where `forumwatch daemon` publishes yesterday's digest each day."""
 
@@ -385,6 +449,8 @@ class Config(_Strict):
     poll_every: PositiveDuration = timedelta(minutes=10)  # `forumwatch daemon`'s default
     timezone: str = "UTC"  # the digest's days begin at midnight here, e.g. Europe/Kyiv
     sla: SlaConfig = SlaConfig()
+    # ordered: the first policy whose `match:` holds sets a topic's clock (after the forum's own)
+    sla_policies: list[SlaPolicyConfig] = Field(default_factory=list)
     forums: list[ForumConfig] = Field(min_length=1)
     notify: NotifyConfig = NotifyConfig()
     telegram: TelegramConfig | None = None
@@ -434,6 +500,17 @@ class Config(_Strict):
 
     def forum(self, forum_id: str) -> ForumConfig | None:
         return next((f for f in self.forums if f.id == forum_id), None)
+
+    def policies_for(self, forum: ForumConfig) -> SlaPolicies:
+        """The forum's clocks: its own policies, then the top-level ones, then the default."""
+        default = self.sla_for(forum)
+        ordered = [*forum.sla_policies, *self.sla_policies]
+        return SlaPolicies(default, tuple(p.to_model(default) for p in ordered))
+
+    def policy_config(self, forum: ForumConfig, name: str) -> SlaPolicyConfig | None:
+        """The policy a finding names, as the forum applies it (its own first)."""
+        ordered = [*forum.sla_policies, *self.sla_policies]
+        return next((p for p in ordered if p.name == name), None) if name else None
 
     def sla_for(self, forum: ForumConfig) -> Sla:
         sla = forum.sla or self.sla

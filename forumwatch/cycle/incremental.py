@@ -56,6 +56,10 @@ def fingerprint(forum: ForumConfig, config: Config, members: GroupMembers) -> st
         "closing_phrases": closing_phrases_digest() if forum.closing_words.enabled else "",
         "forum": forum.model_dump(mode="json", include=JUDGED_BY),
         "sla": repr(config.sla_for(forum)),
+        # the forum's own policies, then the top-level ones: their order decides, too
+        "sla_policies": [
+            p.model_dump(mode="json") for p in (*forum.sla_policies, *config.sla_policies)
+        ],
         "warn_before": repr(warn_before_of(config)),
         "members": {group: sorted(names) for group, names in sorted(members.items())},
     }
@@ -187,6 +191,9 @@ def light_topic(topic: Topic, facts: TopicFacts) -> LightTopic:
         facts.first_ack_at,
         facts.first_dev_at,
         judged=True,
+        category=topic.category,
+        category_id=topic.category_id,
+        tags=topic.tags,
     )
 
 

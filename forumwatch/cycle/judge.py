@@ -5,7 +5,7 @@ topic, bursts found over the customers' first tries.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from forumwatch.config.models import Config, ForumConfig
@@ -48,7 +48,7 @@ def evaluate_forum(
     `bursts=False` leaves bursts out (an incremental cycle finds them over the whole forum's
     rows, see `incremental.current_bursts`); `responders` shares the caller's lookups.
     """
-    sla = config.sla_for(forum)
+    clocks = config.policies_for(forum)
     rules = all_rules()
     open_topics = [t for t in topics if t.state is TopicState.OPEN]
     existing = [t for t in open_topics if t.created_at <= now]  # a backdated view: as it was
@@ -62,9 +62,11 @@ def evaluate_forum(
         request = requests.get(topic.key)
         judged = request.as_one_topic() if request else topic
         answering = responders_of(judged)
+        applied = clocks.applied(judged, answering.app_id or "")
         for rule in rules.values():
-            finding = rule(judged, answering, sla, now)
+            finding = rule(judged, answering, applied.sla, now)
             if finding is not None:
+                finding = replace(finding, policy=applied.name)
                 findings.append(request.reposted(finding) if request else finding)
     if not bursts:
         return Evaluation(findings, requests, superseded)

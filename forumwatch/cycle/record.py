@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from forumwatch.config.models import Config, ForumConfig
+from forumwatch.config.models import Config, CreditsConfig, ForumConfig
 from forumwatch.credits import UNACKNOWLEDGED, credit_for, late_diagnosis
 from forumwatch.cycle import incremental
 from forumwatch.cycle.escalation import transitions
@@ -56,7 +56,7 @@ class Judging:
         self.store, self.forum, self.config, self.now = store, forum, config, now
         self.members = members
         self.follow_ups = follow_ups  # heads-ups before deadlines (not in a backlog cycle)
-        self.sla = config.sla_for(forum)
+        self.clocks = config.policies_for(forum)
         self.rules = list(all_rules().values())
         self.warn_before = incremental.warn_before_of(config)
         self.changes: list[tuple[Transition, str]] = []  # with the topic's app
@@ -131,9 +131,10 @@ class Judging:
         store.save_finding(change.stored)
         topic = by_key.get(finding.key)
         app_id = app.id if topic is not None and (app := app_of(self.forum, topic)) else ""
-        if change.change is Change.OPENED and self.config.credits is not None and topic:
+        credits = credits_of(self.config, self.forum, finding.policy)
+        if change.change is Change.OPENED and credits is not None and topic:
             responders = responders_for(self.forum, topic, self.members)
-            credit = credit_for(finding, topic, responders, self.config.credits, self.now)
+            credit = credit_for(finding, topic, responders, credits, self.now)
             if credit is not None and not _booked_before(store, evaluation, credit):
                 store.book_credit(credit)
         self.changes.append((change, app_id))
@@ -148,10 +149,11 @@ class Judging:
                 continue
             request = evaluation.requests.get(topic.key)
             judged = request.as_one_topic() if request else topic
+            responders = lookup(judged)
             check = incremental.next_check(
                 judged,
-                lookup(judged),
-                self.sla,
+                responders,
+                self.clocks.applied(judged, responders.app_id).sla,
                 self.now,
                 self.rules,
                 self.warn_before,
@@ -185,6 +187,14 @@ def _booked_before(store: Store, evaluation: Evaluation, credit: Credit) -> bool
     )
 
 
+def credits_of(config: Config, forum: ForumConfig, policy: str) -> CreditsConfig | None:
+    """The credit rates of a finding's wait: its policy's own, else the config's."""
+    applied = config.policy_config(forum, policy)
+    if applied is not None and applied.credits is not None:
+        return applied.credits
+    return config.credits
+
+
 def book_late_diagnoses(
     store: Store, forum: ForumConfig, config: Config, now: datetime, members: GroupMembers
 ) -> None:
@@ -192,14 +202,19 @@ def book_late_diagnoses(
     deadline has passed (see credits.late_diagnosis): once per wait, whenever a cycle first
     sees it past the deadline, whether or not its topic was judged again this cycle. A
     re-posted request books it once, on whichever of its topics did first."""
-    credits = config.credits
-    if credits is None or credits.diagnose <= 0:
+    clocks = config.policies_for(forum)
+    rates = [config.credits] + [p.credits for p in [*forum.sla_policies, *config.sla_policies]]
+    if not any(r is not None and r.diagnose > 0 for r in rates):
         return
-    sla = config.sla_for(forum)
     apps = {app.id: app for app in forum.apps}
-    began_by = now - sla.diagnose  # working time is never shorter than calendar time
+    shortest = min([clocks.default.diagnose] + [p.sla.diagnose for p in clocks.policies])
+    began_by = now - shortest  # working time is never shorter than calendar time
     for row in store.waits_without_credit(forum.id, "diagnose", UNACKNOWLEDGED, began_by):
         wait = stored_finding_from_row(row, evidence=False)
+        credits = credits_of(config, forum, wait.finding.policy)
+        if credits is None:
+            continue
+        sla = clocks.sla_named(wait.finding.policy)
         responders = responders_for_app(forum, apps.get(row["app_id"]), members)
         credit = late_diagnosis(
             wait.finding, row["author"], responders, sla, credits, now, wait.title, wait.url

@@ -7,6 +7,7 @@ needs: a forum of 100,000 topics costs what its changed and due topics cost.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,9 @@ class LightTopic:
     first_ack_at: datetime | None
     first_dev_at: datetime | None
     judged: bool  # its facts are current (it was evaluated since it last changed)
+    category: str = ""  # what SLA policies match on
+    category_id: str = ""
+    tags: tuple[str, ...] = ()
 
 
 class EvaluationMixin(Database):
@@ -174,7 +178,8 @@ class EvaluationMixin(Database):
             conditions.append("NOT repost")
         rows = self.db.execute(
             "SELECT topic_id, title, url, created_at, state, author, app_id, customer, "
-            "first_ack_at, first_dev_at, next_check IS NOT NULL FROM topics "
+            "first_ack_at, first_dev_at, next_check IS NOT NULL, category, category_id, tags "
+            "FROM topics "
             f"WHERE {' AND '.join(conditions)} ORDER BY created_at, topic_id",
             params,
         )
@@ -191,6 +196,9 @@ class EvaluationMixin(Database):
                 parse_iso(r[8]),
                 parse_iso(r[9]),
                 bool(r[10]),
+                r[11] or "",
+                r[12] or "",
+                tuple(json.loads(r[13] or "[]")),
             )
             for r in rows
         ]

@@ -170,6 +170,7 @@ def stored_finding_from_row(
         else (),
         summary=r["summary"] or "",
         silent=tuple(json.loads(r["silent"] or "[]")),
+        policy=_optional(r, "policy") or "",  # absent before its migration
     )
     return StoredFinding(
         finding=finding,
@@ -224,4 +225,5 @@ def finding_row(stored: StoredFinding) -> dict[str, Any]:
         "title": stored.title,
         "url": stored.url,
         "resolution": stored.resolution,
+        "policy": f.policy,
     }

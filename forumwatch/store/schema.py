@@ -11,7 +11,8 @@ import sqlite3
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
 # 3: credits ledger; 4: HTML list validators; 5: cached category slugs; 6: incremental evaluation
-SCHEMA_VERSION = 6
+# 7: the SLA policy a finding's clock runs on
+SCHEMA_VERSION = 7
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS findings (
     opened_at TEXT, due_at TEXT, escalate_at TEXT,
     first_seen_at TEXT, escalated_at TEXT, resolved_at TEXT,
     evidence TEXT, summary TEXT, silent TEXT, title TEXT, url TEXT, resolution TEXT,
+    policy TEXT DEFAULT '',
     PRIMARY KEY (forum_id, topic_id, rule)
 );
 CREATE TABLE IF NOT EXISTS outbox (

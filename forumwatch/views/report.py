@@ -37,6 +37,7 @@ FIELDS = (
     "author",
     "rule",
     "stage",
+    "policy",
     "opened_at",
     "due_at",
     "escalate_at",
@@ -61,7 +62,7 @@ def finding_json(finding: Finding, topic: Titled, now: datetime) -> dict[str, An
         finding.key.topic_id,
         (topic.title, topic.url, topic.app_id, topic.author),
         finding.rule,
-        finding.stage.value,
+        (finding.stage.value, finding.policy),
         (iso(finding.opened_at), iso(finding.due_at), iso(finding.escalate_at)),
         finding.waiting_hours(now),
         list(finding.silent),
@@ -79,7 +80,7 @@ def stored_finding_json(row: sqlite3.Row, opened_at: datetime, now: datetime) ->
         row["topic_id"],
         (row["title"] or "", row["url"] or "", row["app_id"] or "", row["author"] or ""),
         row["rule"],
-        row["stage"],
+        (row["stage"], row["policy"] or ""),
         (row["opened_at"], row["due_at"], row["escalate_at"]),
         waiting_hours(opened_at, now),
         orjson.Fragment(row["silent"] or "[]"),
@@ -93,7 +94,7 @@ def _item(
     topic_id: str,
     topic: tuple[str, str, str, str],  # title, url, app, author
     rule: str,
-    stage: str,
+    stage: tuple[str, str],  # stage, policy ("" = the default SLA)
     times: tuple[str | None, str | None, str | None],  # opened, due, escalate
     waited: float,
     silent: object,
@@ -109,7 +110,8 @@ def _item(
         "title": topic[0],
         "author": topic[3],
         "rule": rule,
-        "stage": stage,
+        "stage": stage[0],
+        "policy": stage[1],
         "opened_at": times[0],
         "due_at": times[1],
         "escalate_at": times[2],
@@ -126,6 +128,7 @@ JSON_COLUMNS = (
     "topic_id",
     "rule",
     "stage",
+    "policy",
     "opened_at",
     "due_at",
     "escalate_at",
@@ -181,6 +184,7 @@ def findings_tsv(found: Iterable[Listed], now: datetime) -> Iterator[str]:
             topic.author,
             finding.rule,
             finding.stage.value,
+            finding.policy,
             iso(finding.opened_at) or "",
             iso(finding.due_at) or "",
             iso(finding.escalate_at) or "",
@@ -221,7 +225,8 @@ def findings_table(
             f"{finding.key.forum_id}:{finding.key.topic_id}",
             f"{escape(topic.title)}\n[link={topic.url}]{escape(topic.url)}[/link]",
             f"{finding.rule}\n[dim]{RULE_TITLES.get(finding.rule, '')}[/]",
-            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",
+            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]"
+            + (f"\npolicy {escape(finding.policy)}" if finding.policy else ""),
             wait_text(now - finding.opened_at),
             escape(", ".join(finding.silent)),
             evidence or "-",
@@ -254,7 +259,8 @@ def _compact_table(found: list[Listed], now: datetime, total: int | None = None)
             f"{finding.key.forum_id}:{finding.key.topic_id}",
             f"[link={topic.url}]{escape(topic.title)}[/link]",
             finding.rule,
-            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]",
+            f"[{_STAGE_STYLE[finding.stage]}]{finding.stage.value}[/]"
+            + (f" · {escape(finding.policy)}" if finding.policy else ""),
             wait_text(now - finding.opened_at),
         )
     return table

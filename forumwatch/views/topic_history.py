@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from forumwatch.config.models import Config
+from forumwatch.config.values import format_duration
 from forumwatch.model import StoredFinding, Topic, TopicKey
 from forumwatch.roles import responders_for
 from forumwatch.store import Store, iso
@@ -64,7 +65,8 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
     request = requests.get(key)
     judged = request.as_one_topic() if request else topic  # one request, timed from the first
     responders = responders_for(forum, judged, members)
-    read = ticket(judged, responders, config.sla_for(forum), now)
+    applied = config.policies_for(forum).applied(judged, responders.app_id)
+    read = ticket(judged, responders, applied.sla, now)
     later = superseded.get(key)
     return {
         "forum_id": key.forum_id,
@@ -76,6 +78,13 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
         "app": responders.app_id,
         "now": iso(now),
         "status": read.status if later is None else f"re-posted as {later.url}: followed there",
+        "policy": {  # the SLA policy whose clock the topic waits on (name "" = the default)
+            "name": applied.name,
+            "condition": applied.condition,
+            "since": iso(judged.created_at) if applied.name else None,
+            "acknowledge": format_duration(applied.sla.acknowledge),
+            "diagnose": format_duration(applied.sla.diagnose),
+        },
         "reposts": [_brief(t) for t in request.earlier] if request else [],
         "reposted_as": _brief(later) if later else None,
         "posts": _posts(read),
@@ -132,6 +141,7 @@ def _finding(stored: StoredFinding) -> dict[str, Any]:
         "resolved_at": iso(stored.resolved_at),
         "summary": finding.summary,
         "resolution": stored.resolution,
+        "policy": finding.policy,
     }
 
 
@@ -168,6 +178,15 @@ def history_view(history: dict[str, Any], zone: str = "UTC") -> Group:
         met = f"post {d['met_by_post']} at {_short(d['met_at'])}" if d["met_at"] else "-"
         deadlines.add_row(d["what"], _short(d["due_at"]), met, d["status"])
     parts: list[Any] = [head]
+    policy = history["policy"]
+    if policy["name"]:
+        parts.append(
+            Text(
+                f"SLA policy {policy['name']} ({policy['condition']}), applies since "
+                f"{_short(policy['since'])}: acknowledge {policy['acknowledge']}, "
+                f"diagnose {policy['diagnose']}"
+            )
+        )
     for earlier in history["reposts"]:
         asked = _short(earlier["created_at"])
         line = f"re-posts {earlier['url']} «{earlier['title']}» (asked {asked}): one request"

@@ -1,0 +1,70 @@
+"""Which SLA a topic waits on: the first `sla_policies:` entry whose conditions all hold, else the
+default SLA. Pure, like the rules: (topic, its app, the ordered policies, the default)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from forumwatch.model import Sla, SlaPolicy, Topic
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The clock a topic waits on and why."""
+
+    name: str  # the policy's name; "" = the default SLA
+    sla: Sla
+    condition: str = ""  # what matched, e.g. "tags: paid"
+
+
+def _matched(wanted: frozenset[str], have: Iterable[str]) -> str | None:
+    """The first of `have` that `wanted` lists (case-insensitively), or None."""
+    folded = {w.casefold() for w in wanted}
+    return next((h for h in have if h and h.casefold() in folded), None)
+
+
+def condition_of(policy: SlaPolicy, topic: Topic, app_id: str) -> str | None:
+    """How `topic` matches `policy` ("tags: paid, apps: crm"), or None when a condition fails.
+    A policy with no condition matches every topic."""
+    parts = []
+    checks = (
+        ("tags", policy.tags, topic.tags),
+        ("categories", policy.categories, (topic.category, topic.category_id)),
+        ("apps", policy.apps, (app_id,)),
+        ("forums", policy.forums, (topic.forum_id,)),
+    )
+    for label, wanted, have in checks:
+        if not wanted:
+            continue
+        hit = _matched(wanted, have)
+        if hit is None:
+            return None
+        parts.append(f"{label}: {hit}")
+    return ", ".join(parts) or "every topic"
+
+
+def applied_policy(
+    topic: Topic, app_id: str, policies: Sequence[SlaPolicy], default: Sla
+) -> Applied:
+    """The first policy that matches the topic, or the default SLA."""
+    for policy in policies:
+        condition = condition_of(policy, topic, app_id)
+        if condition is not None:
+            return Applied(policy.name, policy.sla, condition)
+    return Applied("", default)
+
+
+@dataclass(frozen=True)
+class SlaPolicies:
+    """A forum's clocks: the ordered policies (the forum's own first), then the default SLA."""
+
+    default: Sla
+    policies: tuple[SlaPolicy, ...] = ()
+
+    def applied(self, topic: Topic, app_id: str) -> Applied:
+        return applied_policy(topic, app_id, self.policies, self.default)
+
+    def sla_named(self, name: str) -> Sla:
+        """The clock of the policy `name` ("" or a policy gone from the config: the default)."""
+        return next((p.sla for p in self.policies if p.name == name), self.default)
