@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import NOW, ROOT, forumwatch, write_config
 
 from forumwatch.cli.group import FAMILIES
@@ -128,6 +129,7 @@ def test_ctrl_c_mid_poll_exits_130_and_leaves_the_store_sound(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+@pytest.mark.slow  # two demos' worth of cycles and a served forum
 def test_a_kept_demo_can_be_served_again_and_watched(tmp_path: Path) -> None:
     kept = tmp_path / "demo"
     made = forumwatch("demo", "--keep", str(kept), env={"TMPDIR": str(tmp_path)})
@@ -161,6 +163,7 @@ def test_a_kept_demo_can_be_served_again_and_watched(tmp_path: Path) -> None:
     assert server.returncode == 130
 
 
+@pytest.mark.slow  # two whole demos
 def test_the_demo_digest_goes_to_a_fresh_folder_each_time(tmp_path: Path) -> None:
     first = forumwatch("demo", env={"TMPDIR": str(tmp_path)})
     second = forumwatch("demo", env={"TMPDIR": str(tmp_path)})

@@ -9,6 +9,8 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from forumwatch.sample_forum.scenario import SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
 from tests.conftest import NOW, forumwatch, write_config
@@ -67,6 +69,7 @@ def test_without_credits_configured_nothing_is_booked(
     assert ledger(config) == []
 
 
+@pytest.mark.slow  # seven cycles over a day and a half
 def test_a_topic_nobody_answers_books_acknowledge_then_diagnose_once_each(
     tmp_path: Path, forum: SampleForumServer
 ) -> None:

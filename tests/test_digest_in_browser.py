@@ -87,7 +87,10 @@ TITLES = {
 }
 
 
-@pytest.mark.parametrize("language", ["uk", "ru", "en"])
+@pytest.mark.parametrize(
+    "language",
+    ["uk", pytest.param("ru", marks=pytest.mark.slow), pytest.param("en", marks=pytest.mark.slow)],
+)
 def test_demo_digest_renders_in_chromium(kept_demo: Path, tmp_path: Path, language: str) -> None:
     config = kept_demo / f"config-{language}.yaml"  # beside the demo's: its database is relative
     demo_config = (kept_demo / "config.yaml").read_text(encoding="utf-8")
