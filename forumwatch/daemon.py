@@ -38,6 +38,7 @@ class Daemon:
         self.report = report
         self.stop = threading.Event()
         self._one_at_a_time = threading.Lock()  # forums' jobs queue up rather than skip
+        self._commands_error: str | None = None  # the last problem reading bot commands
         self.scheduler = BlockingScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
@@ -149,7 +150,10 @@ class Daemon:
             return
         try:
             error = asyncio.run(answer_commands(store, self.config, datetime.now(UTC)))
-            if error:
-                self.say(self.config.redactor()(error))
         finally:
             store.close()
+        if error and error != self._commands_error:  # said once, not every few seconds
+            self.say(self.config.redactor()(error))
+        elif error is None and self._commands_error:
+            self.say("telegram: bot commands are read again")
+        self._commands_error = error

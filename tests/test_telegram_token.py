@@ -212,3 +212,30 @@ def test_invite_with_an_api_url_that_is_no_bot_api_says_so_in_one_line(
     assert code == 1, out + err
     assert "Invite code: " in out
     assert err.count("\n") == 1 and "not JSON (is telegram.api_url a Bot API server?)" in err, err
+
+
+@pytest.mark.slow  # a daemon left running through three rounds of bot commands
+def test_the_daemon_says_a_refused_token_once_not_every_few_seconds(config: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "FW_TELEGRAM_TOKEN": WRONG}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "forumwatch", "daemon", "-c", str(config)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(10)  # bot commands are read every 3 s: three or more rounds
+    daemon.send_signal(signal.SIGTERM)
+    output, _ = daemon.communicate(timeout=30)
+
+    assert output.count("the bot token was refused (401 Unauthorized)") == 1, output
+    assert WRONG not in output and WRONG.split(":")[1] not in output
