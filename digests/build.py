@@ -223,20 +223,26 @@ class Timings:
         once: a narrower window within the last one read is taken from it)."""
         result: list[TopicTiming] = []
         unjudged: list[str] = []
-        for row in self._rows(start, end):
+        rows = self._rows(start, end)
+        seen = self.store.policy_sightings(self.forum.id, [r.key.topic_id for r in rows])
+        for row in rows:
             if not (self.facts_hold and row.judged and row.app_id in self._developers):
                 unjudged.append(row.key.topic_id)
                 continue
             developers = self._developers[row.app_id]
-            sla = self.clocks.applied(row_topic(self.forum.id, row), row.app_id).sla
-            item = timing_from_facts(row, developers, sla, at(row.created_at))
+            then = at(row.created_at)
+            topic = row_topic(self.forum.id, row)
+            sla = self.clocks.applied(topic, row.app_id, seen.get(row.key.topic_id), then).sla
+            item = timing_from_facts(row, developers, sla, then)
             if item is not None:
                 result.append(item)
         for part in chunks(unjudged, BATCH_TOPICS):
             for topic in self.store.topics_by_id(self.forum.id, part):
                 responders = responders_for(self.forum, topic, self.members)
-                sla = self.clocks.applied(topic, responders.app_id).sla
-                item = timing(topic, responders, sla, at(topic.created_at))
+                then = at(topic.created_at)
+                known = seen.get(topic.id)
+                sla = self.clocks.applied(topic, responders.app_id, known, then).sla
+                item = timing(topic, responders, sla, then)
                 if item is not None:
                     result.append(item)
         return result

@@ -70,8 +70,8 @@ def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Top
         created_at=then.created_at,
         developer_answer_at=developer.created_at if developer else None,
         acknowledged_at=acknowledgement.created_at if acknowledgement else None,
-        acknowledge_due=deadline(then.created_at, sla.acknowledge, sla.business_hours),
-        answer_due=deadline(then.created_at, sla.diagnose, sla.business_hours),
+        acknowledge_due=deadline(sla.start(then.created_at), sla.acknowledge, sla.business_hours),
+        answer_due=deadline(sla.start(then.created_at), sla.diagnose, sla.business_hours),
     )
 
 
@@ -94,8 +94,8 @@ def timing_from_facts(
         created_at=row.created_at,
         developer_answer_at=by_then(row.first_dev_at),
         acknowledged_at=by_then(row.first_ack_at),
-        acknowledge_due=deadline(row.created_at, sla.acknowledge, sla.business_hours),
-        answer_due=deadline(row.created_at, sla.diagnose, sla.business_hours),
+        acknowledge_due=deadline(sla.start(row.created_at), sla.acknowledge, sla.business_hours),
+        answer_due=deadline(sla.start(row.created_at), sla.diagnose, sla.business_hours),
     )
 
 

@@ -72,7 +72,7 @@ def late_diagnosis(
     before that, for other rules, or when the stage is worth nothing."""
     if wait.rule not in UNACKNOWLEDGED:
         return None
-    if now < deadline(wait.opened_at, sla.diagnose, sla.business_hours):
+    if now < deadline(sla.start(wait.opened_at), sla.diagnose, sla.business_hours):
         return None
     return _credit(
         "diagnose", wait.key, wait.opened_at, customer, responders, credits, now, title, url

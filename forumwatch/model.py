@@ -155,6 +155,13 @@ class Sla:
     follow_up: timedelta = timedelta(hours=24)
     escalate_after: timedelta = timedelta(hours=22)  # overdue this long → stage escalated
     business_hours: BusinessHours | None = None  # None: calendar time
+    # a policy a topic began to match mid-wait runs its clock from when forumwatch first saw
+    # the match, never from earlier in the wait (None: from the start of the wait)
+    clock_from: datetime | None = None
+
+    def start(self, wait_began: datetime) -> datetime:
+        """When this clock starts on a wait that began at `wait_began`."""
+        return wait_began if self.clock_from is None else max(wait_began, self.clock_from)
 
 
 @dataclass(frozen=True)

@@ -148,14 +148,14 @@ def _deadlines(topic: Topic, responders: Responders, sla: Sla) -> tuple[Deadline
         _deadline(
             "acknowledge",
             start,
-            deadline(start, sla.acknowledge, hours),
+            deadline(sla.start(start), sla.acknowledge, hours),
             acknowledged,
             _before(first_closing, acknowledged),
         ),
         _deadline(
             "diagnose",
             start,
-            deadline(start, sla.diagnose, hours),
+            deadline(sla.start(start), sla.diagnose, hours),
             diagnosed,
             _before(first_closing, diagnosed),
         ),
@@ -185,7 +185,7 @@ def _deadlines(topic: Topic, responders: Responders, sla: Sla) -> tuple[Deadline
             again = ended and (acknowledged is None or acknowledged.number > post.number)
             allowed = sla.acknowledge if again else sla.follow_up
             what = f"{'acknowledge' if again else 'follow-up to'} post {post.number}"
-            due = deadline(post.created_at, allowed, hours)
+            due = deadline(sla.start(post.created_at), allowed, hours)
             deadlines.append(Deadline(what, post.created_at, due))
     return tuple(deadlines)
 

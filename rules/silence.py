@@ -210,7 +210,7 @@ def _finding(
     silent: tuple[str, ...],
 ) -> Finding | None:
     """The finding once `allowed` (working) time since `since` has run out, else None."""
-    due_at = deadline(since, allowed, sla.business_hours)
+    due_at = deadline(sla.start(since), allowed, sla.business_hours)
     if now < due_at:
         return None
     escalate_at = deadline(due_at, sla.escalate_after, sla.business_hours)

@@ -131,6 +131,8 @@ def marker(row: dict[str, Any], where: Where) -> str:
         f"closed={flag(row, 'closed', where, path)}",
         f"archived={flag(row, 'archived', where, path)}",
     ]
+    if row.get("tags"):  # a tag added later (a topic made paid) changes its SLA policy
+        parts.append("tags=" + ",".join(sorted(tags(row))))
     return "|".join(parts)
 
 

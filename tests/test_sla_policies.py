@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,18 +98,22 @@ def test_a_paid_topic_is_overdue_where_an_ordinary_one_of_the_same_age_is_not(
     assert items["201"]["stage"] == "escalated"  # 30 min + 1 h
 
 
-def test_a_config_change_to_the_policies_judges_the_topics_again(
+def test_a_policy_added_to_the_config_runs_from_the_next_run_not_back_into_the_wait(
     tmp_path: Path, policy_site: SampleForumServer
 ) -> None:
     config = write_config(tmp_path, policy_site.url)
     forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
     assert findings(config) == {}
     config.write_text(config.read_text(encoding="utf-8") + PAID, encoding="utf-8")
-    forumwatch("run", "-c", str(config), "--now", (NOW + timedelta(minutes=1)).isoformat())
-    result = forumwatch(
-        "findings", "-c", str(config), "--now", (NOW + timedelta(minutes=1)).isoformat()
-    )
-    assert "policy paid" in result.stdout
+    added = NOW + timedelta(minutes=1)
+    forumwatch("run", "-c", str(config), "--now", added.isoformat())
+    assert findings_at(config, added) == {}  # the config changed: every topic judged again
+    later = added + timedelta(minutes=31)
+    forumwatch("run", "-c", str(config), "--now", later.isoformat())
+    found = findings_at(config, later)
+    # 203's diagnosis is due 4 h after the policy was first used, not 4 h after it was asked
+    assert {key: item["policy"] for key, item in found.items()} == {"201": "paid"}
+    assert found["201"]["due_at"] == (added + timedelta(minutes=30)).isoformat()
 
 
 def test_check_config_prints_the_policies_in_order(tmp_path: Path) -> None:
@@ -235,3 +239,46 @@ def test_a_paid_topic_books_credits_in_its_policys_units(
         ("202", "acknowledge", 100.0, "UAH"),
         ("203", "diagnose", 4.0, "consultation"),
     ]
+
+
+def test_a_topic_made_paid_between_two_runs_runs_its_clock_from_the_second_run(
+    tmp_path: Path, policy_site: SampleForumServer
+) -> None:
+    config = write_config(tmp_path, policy_site.url, extra=PAID)
+    ordinary = next(t for t in policy_site.forum.topics if t.id == 202)  # asked 1 h before NOW
+
+    def run(at: datetime) -> dict[str, dict[str, object]]:
+        result = forumwatch("run", "-c", str(config), "--now", at.isoformat())
+        assert result.returncode == 0, result.stderr
+        return findings_at(config, at)
+
+    assert "202" not in run(NOW)
+    ordinary.tags = ["paid"]  # the customer paid after an hour of waiting
+    upgraded = NOW + timedelta(minutes=10)
+    assert "202" not in run(upgraded)  # its 30 min run from now, not from its creation
+    found = run(upgraded + timedelta(minutes=31))["202"]
+    assert (found["rule"], found["policy"]) == ("unanswered", "paid")
+    assert found["due_at"] == (upgraded + timedelta(minutes=30)).isoformat()
+    assert found["opened_at"] == (NOW - timedelta(hours=1)).isoformat()  # the wait's start
+
+    # a view of a moment before forumwatch saw it paid sees the default clock
+    assert "202" not in findings_at(config, NOW + timedelta(minutes=5))
+    history = forumwatch("topic", "market:202", "-c", str(config), "--now", upgraded.isoformat())
+    assert "SLA policy paid (tags: paid), applies since 2026-03-04 12:10" in history.stdout
+    before = forumwatch(
+        "topic", "market:202", "-c", str(config), "--now", (NOW + timedelta(minutes=5)).isoformat()
+    )
+    assert "SLA policy" not in before.stdout
+
+    # untagged again: back on the default clock from the wait's original start (due at 2 h)
+    ordinary.tags = []
+    assert "202" not in run(NOW + timedelta(minutes=50))
+    back = run(NOW + timedelta(hours=1, minutes=1))["202"]
+    assert (back["rule"], back["policy"]) == ("unanswered", "")
+    assert back["due_at"] == (NOW + timedelta(hours=1)).isoformat()
+
+
+def findings_at(config: Path, at: datetime) -> dict[str, dict[str, object]]:
+    result = forumwatch("findings", "-c", str(config), "--now", at.isoformat(), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return {str(item["topic_id"]): item for item in json.loads(result.stdout)}

@@ -181,8 +181,9 @@ def judge_now(
         for batch in incremental.batches(store, forum.id, plan.groups):
             by_key = {t.key: t for t in batch}
             lookup = ResponderLookup(forum, members)
+            seen = store.policy_sightings(forum.id, by_key_ids(batch))
             evaluation = evaluate_forum(
-                batch, forum, config, now, members, bursts=False, responders=lookup
+                batch, forum, config, now, members, bursts=False, responders=lookup, seen=seen
             )
             current.fresh += [(f, _title(by_key[f.key], lookup)) for f in evaluation.findings]
             current.judged |= set(by_key)
@@ -194,6 +195,10 @@ def judge_now(
             current.bursts_judged.add(forum.id)
     current.fresh.sort(key=order)
     return current
+
+
+def by_key_ids(batch: list[Topic]) -> list[str]:
+    return [t.id for t in batch]
 
 
 def _judge_whole(
@@ -208,8 +213,9 @@ def _judge_whole(
     groups = store.open_topics_by_author(forum.id)
     for batch in incremental.batches(store, forum.id, groups):
         lookup = ResponderLookup(forum, members)  # a batch's: its topics only stay in memory
+        seen = store.policy_sightings(forum.id, by_key_ids(batch))
         evaluation = evaluate_forum(
-            batch, forum, config, now, members, bursts=False, responders=lookup
+            batch, forum, config, now, members, bursts=False, responders=lookup, seen=seen
         )
         by_key = {t.key: t for t in batch}
         current.park((f, _title(by_key[f.key], lookup)) for f in evaluation.findings)

@@ -56,7 +56,6 @@ class Judging:
         self.store, self.forum, self.config, self.now = store, forum, config, now
         self.members = members
         self.follow_ups = follow_ups  # heads-ups before deadlines (not in a backlog cycle)
-        self.clocks = config.policies_for(forum)
         self.rules = list(all_rules().values())
         self.warn_before = incremental.warn_before_of(config)
         self.changes: list[tuple[Transition, str]] = []  # with the topic's app
@@ -68,10 +67,12 @@ class Judging:
         """Judge whole authors' topics: findings against the stored ones of these topics."""
         store, forum, now = self.store, self.forum, self.now
         lookup = ResponderLookup(forum, self.members)
-        evaluation = evaluate_forum(
-            batch, forum, self.config, now, self.members, bursts=False, responders=lookup
-        )
         ids = [t.id for t in batch]
+        seen = store.policy_sightings(forum.id, ids)
+        evaluation = evaluate_forum(
+            batch, forum, self.config, now, self.members, bursts=False, responders=lookup, seen=seen
+        )
+        store.save_sightings(forum.id, self._sightings(batch, evaluation))
         stored = {k: v for k, v in store.findings_of(forum.id, ids).items() if k[1] != "burst"}
         by_key = {t.key: t for t in batch}
         titles = {t.key: (t.title, t.url) for t in batch}
@@ -83,7 +84,10 @@ class Judging:
         if self.follow_ups is not None and self.warn_before is not None:
             holding = {(f.key, f.rule) for f in found}
             later = now + self.warn_before  # a burst is escalated at once: no heads-up
-            soon = evaluate_forum(batch, forum, self.config, later, self.members, bursts=False)
+            seen = store.policy_sightings(forum.id, ids)
+            soon = evaluate_forum(
+                batch, forum, self.config, later, self.members, bursts=False, seen=seen
+            )
             upcoming = [f for f in soon.findings if (f.key, f.rule) not in holding]
             apps = {t.key: lookup(t).app_id for t in batch}
             warn(store, self.follow_ups, forum, upcoming, by_key, apps, now)
@@ -139,6 +143,21 @@ class Judging:
                 store.book_credit(credit)
         self.changes.append((change, app_id))
 
+    def _sightings(
+        self, batch: list[Topic], evaluation: Evaluation
+    ) -> list[tuple[str, str, datetime]]:
+        """When each judged topic was first seen under the SLA it waits on: now, for a policy
+        it began to match now; its start, for one it matched when first seen."""
+        seen = []
+        for topic in batch:
+            applied = evaluation.applied.get(topic.key)
+            if applied is None or topic.created_at > self.now:
+                continue
+            request = evaluation.requests.get(topic.key)
+            began = request.earlier[0].created_at if request else topic.created_at
+            seen.append((topic.id, applied.name, applied.since or began))
+        return seen
+
     def _facts(
         self, batch: list[Topic], evaluation: Evaluation, lookup: ResponderLookup
     ) -> list[TopicFacts]:
@@ -149,11 +168,10 @@ class Judging:
                 continue
             request = evaluation.requests.get(topic.key)
             judged = request.as_one_topic() if request else topic
-            responders = lookup(judged)
             check = incremental.next_check(
                 judged,
-                responders,
-                self.clocks.applied(judged, responders.app_id).sla,
+                lookup(judged),
+                evaluation.applied[topic.key].sla,
                 self.now,
                 self.rules,
                 self.warn_before,
@@ -203,6 +221,7 @@ def book_late_diagnoses(
     sees it past the deadline, whether or not its topic was judged again this cycle. A
     re-posted request books it once, on whichever of its topics did first."""
     clocks = config.policies_for(forum)
+    seen = store.policy_sightings  # a policy begun mid-wait runs from when it was seen
     rates = [config.credits] + [p.credits for p in [*forum.sla_policies, *config.sla_policies]]
     if not any(r is not None and r.diagnose > 0 for r in rates):
         return
@@ -215,6 +234,9 @@ def book_late_diagnoses(
         if credits is None:
             continue
         sla = clocks.sla_named(wait.finding.policy)
+        since = seen(forum.id, [wait.finding.key.topic_id]).get(wait.finding.key.topic_id, {})
+        if wait.finding.policy and wait.finding.policy in since:
+            sla = replace(sla, clock_from=since[wait.finding.policy])
         responders = responders_for_app(forum, apps.get(row["app_id"]), members)
         credit = late_diagnosis(
             wait.finding, row["author"], responders, sla, credits, now, wait.title, wait.url

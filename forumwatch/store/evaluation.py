@@ -8,6 +8,7 @@ needs: a forum of 100,000 topics costs what its changed and due topics cost.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -158,6 +159,33 @@ class EvaluationMixin(Database):
                 )
                 for f in facts
             ],
+        )
+
+    def policy_sightings(
+        self, forum_id: str, topic_ids: Iterable[str]
+    ) -> dict[str, dict[str, datetime]]:
+        """Topic id → {SLA policy ("" = the default) → when forumwatch first saw it apply}."""
+        found: dict[str, dict[str, datetime]] = {}
+        for part in chunks(list(topic_ids), 500):
+            try:
+                rows = self.db.execute(
+                    "SELECT topic_id, policy, since FROM topic_policies WHERE forum_id = ? "
+                    f"AND topic_id IN ({marks(len(part))})",
+                    [forum_id, *part],
+                ).fetchall()
+            except sqlite3.OperationalError:  # a file read-only before its migration: none
+                return {}
+            for topic_id, policy, since in rows:
+                found.setdefault(topic_id, {})[policy] = datetime.fromisoformat(since)
+        return found
+
+    def save_sightings(self, forum_id: str, seen: Iterable[tuple[str, str, datetime]]) -> None:
+        """(topic id, policy, since): kept only where none is stored yet (the first sighting
+        stands: a clock never moves back)."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO topic_policies (forum_id, topic_id, policy, since) "
+            "VALUES (?, ?, ?, ?)",
+            [(forum_id, topic_id, policy, iso(since)) for topic_id, policy, since in seen],
         )
 
     def light_topics(

@@ -11,8 +11,8 @@ import sqlite3
 # PRAGMA user_version of our files; 0 = written before versioning, 1 = before Telegram (both
 # are migrated on first open: columns and tables are only ever added)
 # 3: credits ledger; 4: HTML list validators; 5: cached category slugs; 6: incremental evaluation
-# 7: the SLA policy a finding's clock runs on
-SCHEMA_VERSION = 7
+# 7: the SLA policy a finding's clock runs on; 8: when each topic was first seen under a policy
+SCHEMA_VERSION = 8
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS forums (
     id TEXT PRIMARY KEY, engine TEXT, url TEXT,
@@ -75,6 +75,10 @@ CREATE TABLE IF NOT EXISTS credits (
 CREATE TABLE IF NOT EXISTS mutes (
     chat_id INTEGER, forum_id TEXT, topic_id TEXT, until TEXT,
     PRIMARY KEY (chat_id, forum_id, topic_id)
+);
+CREATE TABLE IF NOT EXISTS topic_policies (
+    forum_id TEXT, topic_id TEXT, policy TEXT, since TEXT,
+    PRIMARY KEY (forum_id, topic_id, policy)
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT, now TEXT, status TEXT,

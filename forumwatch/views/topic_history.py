@@ -65,7 +65,8 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
     request = requests.get(key)
     judged = request.as_one_topic() if request else topic  # one request, timed from the first
     responders = responders_for(forum, judged, members)
-    applied = config.policies_for(forum).applied(judged, responders.app_id)
+    seen = store.policy_sightings(forum.id, [key.topic_id]).get(key.topic_id)
+    applied = config.policies_for(forum).applied(judged, responders.app_id, seen, now)
     read = ticket(judged, responders, applied.sla, now)
     later = superseded.get(key)
     return {
@@ -81,7 +82,7 @@ def topic_history(store: Store, config: Config, key: TopicKey, now: datetime) ->
         "policy": {  # the SLA policy whose clock the topic waits on (name "" = the default)
             "name": applied.name,
             "condition": applied.condition,
-            "since": iso(judged.created_at) if applied.name else None,
+            "since": iso(applied.sla.start(judged.created_at)) if applied.name else None,
             "acknowledge": format_duration(applied.sla.acknowledge),
             "diagnose": format_duration(applied.sla.diagnose),
         },
