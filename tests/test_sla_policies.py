@@ -282,3 +282,24 @@ def findings_at(config: Path, at: datetime) -> dict[str, dict[str, object]]:
     result = forumwatch("findings", "-c", str(config), "--now", at.isoformat(), "--format", "json")
     assert result.returncode == 0, result.stderr
     return {str(item["topic_id"]): item for item in json.loads(result.stdout)}
+
+
+def test_a_24_7_policy_runs_on_a_forum_that_counts_working_hours(
+    tmp_path: Path, policy_site: SampleForumServer
+) -> None:
+    """The forum works Mondays only (NOW is a Wednesday): its default clock stands still, while
+    the paid line (business_hours: false) counts calendar time."""
+    config = write_config(tmp_path, policy_site.url, extra=PAID + "    business_hours: false\n")
+    text = config.read_text(encoding="utf-8").replace(
+        "    retry_backoff: 10ms\n",
+        "    retry_backoff: 10ms\n    business_hours: {timezone: UTC, days: [mon]}\n",
+    )
+    config.write_text(text, encoding="utf-8")
+    run = forumwatch("run", "-c", str(config), "--now", NOW.isoformat())
+    assert run.returncode == 0, run.stderr
+    found = findings(config)
+    assert set(found) == {"201", "203"}
+    assert found["201"]["due_at"] == (NOW - timedelta(minutes=30)).isoformat()
+    checked = forumwatch("check-config", "-c", str(config))
+    assert "(business hours)" in checked.stdout.splitlines()[1]  # the forum's default
+    assert "policy 1. paid" in checked.stdout and "escalate after 1h\n" in checked.stdout

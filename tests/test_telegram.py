@@ -418,3 +418,24 @@ def test_a_backlog_summary_counts_topics_not_findings(
     assert len(found) > len(topics)  # the case that matters: more findings than topics
     summary = telegram.sent_to(PARTNER)[1]
     assert summary.startswith(f"{len(topics)} topics already ignored"), summary
+
+
+def test_a_paid_topic_is_marked_in_the_chats_language(
+    tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    """python-telegram-bot against the stand-in: the message of a topic on the `paid` SLA
+    policy says so, with its deadline, in the chat's language."""
+    config = telegram_config(tmp_path, forum.url, telegram.url, language="uk")
+    paid = "sla_policies:\n  - {name: paid, match: {tags: [paid]}, acknowledge: 30m}\n"
+    config.write_text(config.read_text(encoding="utf-8") + paid, encoding="utf-8")
+    run(config, NOW)  # the backlog
+    new_topic(forum, 150, "Підпис не працює", NOW + timedelta(hours=1))
+    forum.forum.topic(150).tags = ["paid"]
+    new_topic(forum, 151, "Підпис не працює теж", NOW + timedelta(hours=1))
+    telegram.sent.clear()
+    code, output = run(config, NOW + timedelta(hours=1, minutes=31))
+    assert code == 0, output
+    told = about(telegram, 150)
+    assert told and {m["chat_id"] for m in told} == {DEVELOPER}
+    assert all("💳 платна тема · SLA 30 хв" in str(m["text"]) for m in told)
+    assert about(telegram, 151) == []  # the ordinary topic has 2 h

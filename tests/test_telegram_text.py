@@ -664,3 +664,25 @@ def test_times_people_read_are_in_the_configured_zone_with_its_offset() -> None:
     assert local_time(winter, "Europe/Kyiv") == "2026-03-04 14:00 +02:00"
     assert local_time(summer, "Europe/Kyiv") == "2026-07-04 15:00 +03:00"
     assert local_time(winter, "UTC") == "2026-03-04 12:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("uk", "💳 платна тема · SLA 30 хв"),
+        ("ru", "💳 платная тема · SLA 30 мин"),
+        ("en", "💳 paid topic · SLA 30 min"),
+    ],
+)
+def test_a_paid_topic_is_marked_with_its_deadline(language: str, line: str) -> None:
+    finding = _finding("unanswered", policy="paid")
+    text = finding_message(
+        _transition(Change.OPENED, finding), NOW, language, target=timedelta(minutes=30)
+    )
+    assert text.splitlines()[3] == line  # after the header, the topic and the rule
+    _check(text)
+    vip = _finding("unanswered", policy="vip")
+    assert "💳 vip · SLA 1 год" in finding_message(
+        _transition(Change.OPENED, vip), NOW, "uk", target=timedelta(hours=1)
+    )
+    assert "💳" not in finding_message(_transition(Change.OPENED), NOW, language)

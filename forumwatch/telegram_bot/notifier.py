@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from telegram.error import TelegramError
 
 from forumwatch.config.models import Config, ForumConfig, TelegramConfig
+from forumwatch.credits import STAGE_OF_RULE
 from forumwatch.model import (
     Change,
     Finding,
@@ -159,6 +160,21 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
+def policy_target(config: Config, finding: Finding) -> timedelta | None:
+    """The deadline the finding's SLA policy sets for its stage (None: the default SLA)."""
+    forum = config.forum(finding.key.forum_id)
+    if not finding.policy or forum is None:
+        return None
+    policy = next(
+        (p for p in config.policies_for(forum).policies if p.name == finding.policy), None
+    )
+    if policy is None:
+        return None
+    stage = STAGE_OF_RULE.get(finding.rule, "acknowledge")
+    target: timedelta = getattr(policy.sla, stage)
+    return target
+
+
 class TelegramNotifier:
     channel: ClassVar[str] = CHANNEL
     summarises_backlog: ClassVar[bool] = True
@@ -206,8 +222,15 @@ class TelegramNotifier:
             context = waiting_words(self.store.topic(transition.stored.finding.key))
             grouped = self._grouped_urls(transition.stored.finding)
         language, links = self.settings.language, Links(self.homes, grouped)
+        target = policy_target(self.config, transition.stored.finding)
         return finding_message(
-            transition, now, language, context=context, heads_up=heads_up, links=links
+            transition,
+            now,
+            language,
+            context=context,
+            heads_up=heads_up,
+            links=links,
+            target=target,
         )
 
     def _grouped_urls(self, finding: Finding) -> dict[TopicKey, str]:

@@ -36,6 +36,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "summary": "{n} {topics} already ignored: /status lists them",
         "topics": "topic|topics",
         "units": "min|h",
+        "policy": "💳 {policy} · SLA {wait}",
+        "paid": "paid topic",
     },
     "uk": {
         "overdue": "⚠️ ПРОСТРОЧЕНО",
@@ -64,6 +66,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "summary": "Без відповіді вже {n} {topics}: /status покаже їх",
         "topics": "тема|теми|тем",
         "units": "хв|год",
+        "policy": "💳 {policy} · SLA {wait}",
+        "paid": "платна тема",
     },
     "ru": {
         "overdue": "⚠️ ПРОСРОЧЕНО",
@@ -92,6 +96,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "summary": "Без ответа уже {n} {topics}: /status покажет их",
         "topics": "тема|темы|тем",
         "units": "мин|ч",
+        "policy": "💳 {policy} · SLA {wait}",
+        "paid": "платная тема",
     },
 }
 

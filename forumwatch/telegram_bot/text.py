@@ -152,10 +152,13 @@ def finding_message(
     context: str | None = None,
     heads_up: bool = False,
     links: Links = NO_LINKS,
+    target: timedelta | None = None,
 ) -> str:
     """The HTML message for an opened, escalated or resolved finding, or a deadline heads-up.
 
-    `context` (for developers) is the customer's last question, quoted and trimmed. `links`
+    `target`: the deadline of the finding's SLA policy (a paid topic is marked "платна тема ·
+    SLA 30 хв"). `context` (for developers) is the customer's last question, quoted and trimmed.
+    `links`
     points stored links at where each forum lives now and holds the URLs of a burst's topics:
     a burst's message lists them, since a partner must know which topics the outage groups.
     """
@@ -171,6 +174,7 @@ def finding_message(
         _header(label, finding),
         topic_link(stored.title, url, f"#{finding.key.topic_id}"),
         _esc(rule_words(finding, language)),
+        *_policy_line(finding, target, language),
         *_burst_lines(finding, now, language, links),
         _silence_line(finding, now, language),
     ]
@@ -180,6 +184,16 @@ def finding_message(
     if context and context.strip():
         lines.append(quote_context(context, language))
     return "\n".join(lines)
+
+
+def _policy_line(finding: Finding, target: timedelta | None, language: str) -> list[str]:
+    """The SLA policy the finding's clock runs on, e.g. "💳 платна тема · SLA 30 хв" (a policy
+    named `paid` is said in the chat's language, others by their name); none for the default."""
+    if not finding.policy or target is None:
+        return []
+    words = phrase_book(language)
+    name = words["paid"] if finding.policy.casefold() == "paid" else finding.policy
+    return [_esc(words["policy"].format(policy=name, wait=wait_words(target, language)))]
 
 
 def _stage_label(transition: Transition, now: datetime, language: str, heads_up: bool) -> str:
