@@ -30,6 +30,7 @@ from forumwatch.sample_forum.demo_scenario import (
 )
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store, run_lock
+from forumwatch.telegram_bot.notifier import policy_target
 from forumwatch.telegram_bot.split import plain_text
 from forumwatch.telegram_bot.text import finding_message, summary_message
 from forumwatch.views.report import findings_table
@@ -94,7 +95,11 @@ def serve_demo(folder: Path, out: Console, stop: threading.Event | None = None) 
 
 
 def _show_telegram(
-    out: Console, changes: list[Transition], now: datetime, grouped: set[TopicKey]
+    out: Console,
+    changes: list[Transition],
+    now: datetime,
+    grouped: set[TopicKey],
+    config: Config,
 ) -> None:
     """What the Telegram bot would send for these findings (a new forum's backlog is sent as one
     summary per chat; later findings go one by one like these, a burst's topics in its one
@@ -109,7 +114,9 @@ def _show_telegram(
         f"(«{plain_text(summary_message(len(opened)))}»); each later finding arrives like this:"
     )
     for change in opened:
-        out.print(Padding(plain_text(finding_message(change, now)), (1, 0, 0, 4)), markup=False)
+        target = policy_target(config, change.stored.finding)  # a paid topic: its deadline
+        text = plain_text(finding_message(change, now, target=target))
+        out.print(Padding(text, (1, 0, 0, 4)), markup=False)
 
 
 def _show_closing(out: Console, store: Store, config: Config, now: datetime, key: TopicKey) -> None:
@@ -172,7 +179,7 @@ def _watch(url: str, folder: Path, now: datetime, out: Console, kept: bool = Fal
         out.print(findings_table(list(current_findings(store, config, now)), now))
         _show_closing(out, store, config, now, TopicKey("market", CONFIRMED_TOPIC))
         grouped = {key for forum in report.forums for key in forum.grouped}
-        _show_telegram(out, report.transitions, now, grouped)
+        _show_telegram(out, report.transitions, now, grouped, config)
         page = _write_digest(store, config, now, folder if kept else None)
         out.print(f"\nToday's digest for the quality staff: {page}", markup=False)
     finally:

@@ -256,6 +256,9 @@ def test_demo_shows_every_rule_a_repost_and_a_burst(tmp_path: Path) -> None:
     assert "Not listed: market:112" in result.stdout
     assert "confirmed by the author (post 3): the wait ended" in result.stdout
     assert "market:113" in result.stdout and "Дякую, все запрацювало!" in result.stdout
+    # a paid topic: 40 min unanswered is late on the paid policy's 30 min (2 h by default)
+    assert "market:115" in result.stdout and "policy paid" in result.stdout
+    assert "💳 платна тема · SLA 30 хв" in result.stdout
     digest = Path(result.stdout.split("Today's digest for the quality staff: ")[1].split()[0])
     page = digest.read_text(encoding="utf-8")
     assert '<html lang="uk">' in page and "ігнорован" in page  # the config's language: uk

@@ -16,6 +16,7 @@ from forumwatch.sample_forum.scenario import (
 
 DEVELOPER, VENDOR, STAFF = "dev_ivan", "vendor_petro", "anna_quality"
 CONFIRMED_TOPIC, LOOK_ALIKE_TOPIC = "112", "113"  # closing words; a thanks that still waits
+PAID_TOPIC = "115"  # a paid topic: late on the paid SLA policy's 30 min, fine on the default 2 h
 DEMO_CONFIG = """\
 # forumwatch demo config: written by `forumwatch demo`, pointing at its loopback forum.
 database: {database}
@@ -30,6 +31,13 @@ forums:
     requests_per_second: 20
     apps:
       - {{id: signed-files, categories: [signed-files], developers: [{vendor}]}}
+sla_policies:  # a customer who paid for priority gets a tighter clock
+  - name: paid
+    match: {{tags: [paid, платна-тема]}}
+    acknowledge: 30m
+    diagnose: 4h
+    follow_up: 4h
+    escalate_after: 1h
 """
 
 
@@ -141,9 +149,16 @@ def demo_forum(now: datetime, *, lifecycle: bool = True) -> SampleForum:
 
 def _lifecycle_topics(post: Callable[..., SamplePost]) -> list[SampleTopic]:
     """Closing words (112: the author confirmed an integrator's answer; 113: thanks, but a
-    problem remains), a re-post (120 met silence, so its author asked again in 121) and a burst
-    (130-132: the signed-files app broke for three customers within an hour)."""
+    problem remains), a paid topic (115: 40 min unanswered, late on the demo's paid policy), a
+    re-post (120 met silence, so its author asked again in 121) and a burst (130-132: the
+    signed-files app broke for three customers within an hour)."""
     return [
+        SampleTopic(  # the customer paid for priority: 30 min to acknowledge, not 2 h
+            int(PAID_TOPIC),
+            "Платна консультація: не формується податкова накладна",
+            [post("buh_service", 2 / 3, "Оплатили платну тему. Податкова накладна не формується.")],
+            tags=["платна-тема"],
+        ),
         SampleTopic(  # an integrator answered and the author confirmed: nobody owes anything
             112,
             "Не друкується акт звірки",
