@@ -12,7 +12,7 @@ from email.utils import formatdate, make_msgid
 from digests.build import SCORECARD_DAYS, Digest
 from digests.render import deadline_words, title
 from digests.words import Phrases
-from forumwatch.config.models import SmtpConfig
+from forumwatch.config.channels import SmtpConfig
 
 
 class SendError(Exception):

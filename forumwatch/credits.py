@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from forumwatch.config.models import CreditsConfig
+from forumwatch.config.sla import CreditsConfig
 from forumwatch.model import Credit, Finding, Responders, Sla, Topic, TopicKey
 from rules.answers import DIAGNOSERS, silent_responders
 from rules.clock import deadline

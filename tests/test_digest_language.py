@@ -17,8 +17,9 @@ from digests.phrases import PHRASES
 from digests.render import render_html, render_text
 from digests.send import digest_email, telegram_summary
 from digests.words import Phrases
+from forumwatch.config.channels import SmtpConfig
 from forumwatch.config.load import load_config
-from forumwatch.config.models import Config, SmtpConfig
+from forumwatch.config.models import Config
 from forumwatch.cycle.run import run_cycle
 from forumwatch.sample_forum.server import SampleForumServer
 from forumwatch.store import Store

@@ -7,182 +7,49 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
-from datetime import date, time, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from forumwatch.config.channels import (
+    DigestConfig,
+    Language,
+    NotifyConfig,
+    SmtpConfig,
+    TelegramConfig,
+)
 from forumwatch.config.secrets import Redactor, secret_values
+from forumwatch.config.sla import (
+    BusinessHoursConfig,
+    CreditsConfig,
+    SlaConfig,
+    SlaPolicyConfig,
+)
+from forumwatch.config.strict import Strict as _Strict
 from forumwatch.config.values import (
-    WEEKDAYS,
     ByteSize,
     CategoryRefs,
     ChatIds,
     Duration,
     PositiveDuration,
     Share,
-    format_duration,
     known_zone,
     require_unique,
 )
-from forumwatch.model import BusinessHours, ClosingWords, Sla, SlaPolicy
+from forumwatch.model import ClosingWords, Sla
 from rules.policies import SlaPolicies
-
-Language = Literal["uk", "ru", "en"]  # what people read: the digest, the bot, resolutions
 
 
 def _checked_by_loader(info: ValidationInfo) -> bool:
     """True when `load_config` validates: it checks repeated ids itself, naming their lines."""
     return bool((info.context or {}).get("located_checks"))
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlaConfig(_Strict):
-    acknowledge: PositiveDuration = timedelta(hours=2)
-    diagnose: PositiveDuration = timedelta(hours=24)
-    follow_up: PositiveDuration = timedelta(hours=24)
-    escalate_after: Duration = timedelta(hours=22)  # 0: quality staff hear as soon as it is due
-
-    @field_validator("diagnose")
-    @classmethod
-    def _diagnose_after_acknowledge(cls, diagnose: timedelta, info: ValidationInfo) -> timedelta:
-        acknowledge = info.data.get("acknowledge")
-        if acknowledge is not None and diagnose < acknowledge:
-            ack = format_duration(acknowledge)
-            raise ValueError(
-                f"{format_duration(diagnose)} is shorter than acknowledge ({ack}); "
-                f"make it at least {ack}"
-            )
-        return diagnose
-
-    @model_validator(mode="after")
-    def _default_diagnose_after_acknowledge(self) -> SlaConfig:
-        if "diagnose" not in self.model_fields_set and self.diagnose < self.acknowledge:
-            ack = format_duration(self.acknowledge)
-            raise ValueError(
-                f"acknowledge {ack} is longer than the default diagnose "
-                f"({format_duration(self.diagnose)}); add diagnose: {ack} or more"
-            )
-        return self
-
-
-class CreditsConfig(_Strict):
-    """Loyalty compensation booked to a topic's author for each SLA stage the platform breached."""
-
-    unit: str = Field(default="credit", min_length=1)  # e.g. consultation, UAH, hour
-    acknowledge: float = Field(default=0, ge=0)
-    diagnose: float = Field(default=0, ge=0)
-    follow_up: float = Field(default=0, ge=0)
-
-
-class PolicyMatch(_Strict):
-    """Which topics a policy holds: every given condition must hold; within one, any value."""
-
-    tags: list[str] = Field(default_factory=list)
-    categories: CategoryRefs = Field(default_factory=list)  # slugs or ids
-    apps: list[str] = Field(default_factory=list)
-    forums: list[str] = Field(default_factory=list)
-
-    def condition(self) -> dict[str, frozenset[str]]:
-        """The given conditions, casefolded: what shadowing compares."""
-        return {
-            key: frozenset(v.casefold() for v in values)
-            for key, values in self.model_dump().items()
-            if values
-        }
-
-
-class SlaPolicyConfig(_Strict):
-    """One `sla_policies:` entry: its own clock for the topics it matches (e.g. paid topics).
-    An omitted target falls back to the SLA the forum would otherwise use."""
-
-    name: str = Field(min_length=1)
-    match: PolicyMatch = Field(default_factory=PolicyMatch)
-    acknowledge: PositiveDuration | None = None
-    diagnose: PositiveDuration | None = None
-    follow_up: PositiveDuration | None = None
-    escalate_after: Duration | None = None
-    business_hours: bool = True  # false: calendar time (24/7) on a forum with business_hours
-    credits: CreditsConfig | None = None  # its own units and amounts
-
-    @model_validator(mode="after")
-    def _diagnose_after_acknowledge(self) -> SlaPolicyConfig:
-        if self.acknowledge and self.diagnose and self.diagnose < self.acknowledge:
-            ack = format_duration(self.acknowledge)
-            raise ValueError(
-                f"diagnose {format_duration(self.diagnose)} is shorter than acknowledge "
-                f"({ack}); make it at least {ack}"
-            )
-        return self
-
-    def to_model(self, default: Sla) -> SlaPolicy:
-        sla = Sla(
-            acknowledge=self.acknowledge or default.acknowledge,
-            diagnose=self.diagnose or default.diagnose,
-            follow_up=self.follow_up or default.follow_up,
-            escalate_after=default.escalate_after
-            if self.escalate_after is None
-            else self.escalate_after,
-            business_hours=default.business_hours if self.business_hours else None,
-        )
-        match = self.match
-        return SlaPolicy(
-            self.name,
-            sla,
-            tags=frozenset(match.tags),
-            categories=frozenset(match.categories),
-            apps=frozenset(match.apps),
-            forums=frozenset(match.forums),
-        )
-
-
-class BusinessHoursConfig(_Strict):
-    timezone: str = "UTC"
-    start: time = time(9, 0)
-    end: time = time(18, 0)
-    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
-    holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _business_zone(cls, zone: str) -> str:
-        return known_zone(zone)
-
-    @field_validator("days")
-    @classmethod
-    def _weekday_names(cls, days: list[str]) -> list[str]:
-        if not days:
-            raise ValueError("needs at least one working day, e.g. [mon, tue, wed, thu, fri]")
-        bad = [d for d in days if d.lower()[:3] not in WEEKDAYS]
-        if bad:
-            raise ValueError(f"{bad} are not weekdays; use mon, tue, wed, thu, fri, sat, sun")
-        return [d.lower()[:3] for d in days]
-
-    @model_validator(mode="after")
-    def _opens_before_closing(self) -> BusinessHoursConfig:
-        if self.start >= self.end:
-            raise ValueError(f"start {self.start} must be before end {self.end}")
-        return self
-
-    def to_model(self) -> BusinessHours:
-        return BusinessHours(
-            timezone=self.timezone,
-            start=self.start,
-            end=self.end,
-            weekdays=frozenset(WEEKDAYS.index(d) for d in self.days),
-            holidays=frozenset(d.isoformat() for d in self.holidays),
-        )
 
 
 class AppConfig(_Strict):
@@ -375,67 +242,6 @@ class ForumConfig(_Strict):
         for app in self.apps:
             groups |= set(app.developer_groups)
         return {g for g in groups if g.lower() not in _FORUM_ROLES}
-
-
-class NotifyConfig(_Strict):
-    console: bool = True
-
-
-class TelegramConfig(_Strict):
-    """The bot: its token (from the environment), an optional local Bot API server, the admins
-    who hear about broken scrapers, and the language of its messages."""
-
-    token: str = Field(min_length=1)
-    api_url: str | None = None  # e.g. http://127.0.0.1:8081 for a local Bot API server
-    admins: ChatIds = Field(default_factory=list)
-    language: Language = "uk"  # the bot's own; unset, the top-level `language` (see Config)
-    invite_valid_for: PositiveDuration = timedelta(days=7)
-    remind_every: PositiveDuration = timedelta(hours=24)  # an escalated finding still open
-    warn_before: PositiveDuration | None = None  # e.g. 30m: a heads-up to the developer
-
-    @field_validator("token")
-    @classmethod
-    def _token_shape(cls, token: str) -> str:
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
-            raise ValueError(
-                "does not look like a bot token (digits:letters, as BotFather gives it); "
-                "check FORUMWATCH_TELEGRAM_TOKEN"
-            )
-        return token
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_api_url(cls, url: str | None) -> str | None:
-        if url is not None and not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url.rstrip("/") if url else url
-
-
-class DigestConfig(_Strict):
-    """When and where `forumwatch daemon` publishes yesterday's digest each day."""
-
-    at: time = time(7, 0)  # in the top-level `timezone`
-    out: Path | None = None  # the archive folder; relative paths follow the config file
-    send: bool = True  # mail it (smtp:) and tell the quality chats (telegram:)
-    # the public address of the `out` archive: the quality chats' headline links to
-    # <url>/<YYYY-MM-DD>.html (`forumwatch digest --send` too)
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-
-
-class SmtpConfig(_Strict):
-    """Where `forumwatch digest --send` mails the digest."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    host: str = Field(min_length=1)
-    port: int = Field(default=587, ge=1, le=65535)
-    starttls: bool = True
-    ssl: bool = False  # implicit TLS (usually port 465)
-    username: str | None = None
-    password: str | None = None
-    sender: str = Field(alias="from", min_length=3)
-    to: list[str] = Field(min_length=1)
-    timeout: PositiveDuration = timedelta(seconds=30)
 
 
 class Config(_Strict):

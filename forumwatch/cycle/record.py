@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from forumwatch.config.models import Config, CreditsConfig, ForumConfig
+from forumwatch.config.models import Config, ForumConfig
+from forumwatch.config.sla import CreditsConfig
 from forumwatch.credits import UNACKNOWLEDGED, credit_for, late_diagnosis
 from forumwatch.cycle import incremental
 from forumwatch.cycle.escalation import transitions

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from telegram import Bot
     from telegram.error import TelegramError
 
-from forumwatch.config.models import Config, ForumConfig, TelegramConfig
+from forumwatch.config.channels import TelegramConfig
+from forumwatch.config.models import Config, ForumConfig
 from forumwatch.credits import STAGE_OF_RULE
 from forumwatch.model import (
     Change,
