@@ -206,6 +206,7 @@ class HtmlScraper:
             state=self._state(first),
             category=category,
             category_id=category_id,
+            tags=self._tags(first),
             last_activity_at=max(p.created_at for p in posts),
         )
         check_topic(topic, latest_plausible(self.not_after))
@@ -273,6 +274,14 @@ class HtmlScraper:
         slug = next((p for p in reversed(parts) if not p.isdigit()), "") or _text(link)
         number = next((p for p in parts if p.isdigit()), "")
         return slug, number
+
+    def _tags(self, page: HtmlPage) -> tuple[str, ...]:
+        """The topic's tags (what SLA policies match, e.g. a paid topic): each match's text."""
+        selector = self.profile.topic.tags
+        if not selector:
+            return ()
+        found = (_text(element) for element in page.document.css(selector))
+        return tuple(dict.fromkeys(tag for tag in found if tag))
 
     def _date(self, text: str, page: HtmlPage, what: str) -> datetime:
         settings = self.settings

@@ -70,6 +70,7 @@ class TopicSelectors(_Selectors):
     solved: str | None = None  # anywhere on the page: the topic is solved
     title: str | None = None  # anywhere on the page: the title (else the list's link text)
     category: str | None = None  # anywhere on the page: a link to the topic's category
+    tags: str | None = None  # anywhere on the page: each match's text is one of the topic's tags
     next_page: str | None = None  # the topic's next page of posts
 
     @field_validator(
@@ -83,6 +84,7 @@ class TopicSelectors(_Selectors):
         "solved",
         "title",
         "category",
+        "tags",
         "next_page",
     )
     @classmethod

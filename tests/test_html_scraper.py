@@ -133,6 +133,8 @@ def test_posts_authors_dates_roles_and_states(classic: HostileServer) -> None:
     assert posts[0].id == "p1001"
     assert posts[1].author.forum_roles == {"Партнер", "badge", "partner"}
     assert export.category == "5-zvity"  # type: ignore[attr-defined]
+    assert export.tags == ("платна-тема", "excel")  # type: ignore[attr-defined]
+    assert topics["102"].tags == ()  # type: ignore[attr-defined]
     assert export.state is TopicState.OPEN  # type: ignore[attr-defined]
     closed = topics["103"]
     assert closed.state is TopicState.CLOSED  # type: ignore[attr-defined]
@@ -356,3 +358,17 @@ def test_a_broken_profile_is_one_config_error(tmp_path: Path, profile: str, mess
     assert done.returncode == 2
     assert f"{config}:7 forums[0].profile: " in done.stderr
     assert message in done.stderr
+
+
+def test_a_paid_tag_read_by_the_profile_sets_the_sla_policy(tmp_path: Path) -> None:
+    """The profile's `tags` selector reads 101's «платна-тема»: its finding runs on the paid
+    policy; 104, untagged, on the default SLA."""
+    paid = "sla_policies:\n  - {name: paid, match: {tags: [платна-тема]}, acknowledge: 30m}\n"
+    with HostileServer(site(classic_pages())) as server:
+        config = write_html_config(tmp_path, server.url)
+        config.write_text(config.read_text(encoding="utf-8") + paid, encoding="utf-8")
+        now = "2026-10-22T12:00:00+00:00"
+        assert forumwatch("run", "-c", str(config), "--now", now).returncode == 0
+        done = forumwatch("findings", "-c", str(config), "--format", "json", "--now", now)
+    policies = {row["topic_id"]: row["policy"] for row in json.loads(done.stdout)}
+    assert policies == {"101": "paid", "104": ""}
