@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from digests.build import Timings
+from digests.timings import Timings
 from forumwatch.config.load import load_config
 from forumwatch.config.models import Config
 from forumwatch.cycle import incremental as incremental_module
