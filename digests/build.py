@@ -84,7 +84,7 @@ class Digest:
     new_topics: int = 0
     sla_share: float | None = None  # of topics started in the scorecard window
     ignored: list[Ignored] = field(default_factory=list)  # the LISTED longest waits
-    ignored_total: int = 0  # every open finding at the day's end
+    ignored_total: int = 0  # topics with an open finding at the day's end (a burst: no more)
     escalations: int = 0
     scorecards: list[Scorecard] = field(default_factory=list)
     answered: list[StoredFinding] = field(default_factory=list)  # resolved by an answer that day
@@ -197,8 +197,8 @@ def _deadlines(config: Config) -> tuple[timedelta | None, timedelta | None]:
 def _ignored_at(
     store: Store, forum: ForumConfig, config: Config, members: GroupMembers, end: datetime
 ) -> tuple[list[Ignored], Counter[str]]:
-    """The forum's open findings at `end`: the LISTED longest waits, and how many findings
-    each app holds (streamed: a forum may hold tens of thousands).
+    """The forum's open findings at `end`: the LISTED longest waits, and how many ignored
+    topics each app holds (streamed: a forum may hold tens of thousands of findings).
 
     A day already judged by the cycles is told as forumwatch held it then (what it found, and
     had not yet seen resolved); a day not over, a day before forumwatch first read the forum
@@ -206,10 +206,13 @@ def _ignored_at(
     never judged under this config, is judged from the topics as they stood at `end`.
     """
     longest: list[Ignored] = []
-    by_app: Counter[str] = Counter()
+    by_app: Counter[str] = Counter()  # ignored topics per app: a topic once, a burst not again
+    counted: set[str] = set()
     if held_at(store, forum, config, members, end):
         for row in store.findings_open_at(forum.id, end):
-            by_app[row["topic_app"] or ""] += 1
+            if row["rule"] != "burst" and row["topic_id"] not in counted:
+                counted.add(row["topic_id"])
+                by_app[row["topic_app"] or ""] += 1
             if len(longest) < LISTED:
                 stored = stored_finding_from_row(row)
                 longest.append(Ignored(_as_held(stored, end), stored.title, stored.url))
@@ -218,6 +221,9 @@ def _ignored_at(
     for finding, topic in current_findings(store, config, end, forums=[forum]):
         if len(longest) < LISTED:
             longest.append(Ignored(finding, topic.title, topic.url))
+        if finding.rule == "burst" or finding.key.topic_id in counted:
+            continue
+        counted.add(finding.key.topic_id)
         if isinstance(topic, Title):  # judged now: its app under this config
             by_app[topic.app_id] += 1
         else:
@@ -313,7 +319,7 @@ def trend(
         for stored in store.findings_between(forum.id, "escalated_at", first, last):
             if stored.escalated_at and (d := day_of(stored.escalated_at)):
                 escalated[d] += 1
-        held = store.open_findings_counts_at(forum.id, [ends[d] for d in days])
+        held = store.ignored_topics_counts_at(forum.id, [ends[d] for d in days])
         read_from = store.first_good_poll(forum.id)
         for d, count in zip(days, held, strict=True):
             so_far = open_counts[d]

@@ -50,7 +50,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "col_median": "median time to the developer's answer",
         "col_p90": "90th percentile",
         "col_dev_sla": "answered by the developer within {deadline}",
-        "col_open": "open findings",
+        "col_open": "ignored topics now",
         "col_owed": "owed ({days} days)",
         "scorecards_note": "Time from a topic's start to the developer's first public answer; "
         "topics still waiting count with their wait so far. The headline's "
@@ -58,7 +58,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "acknowledgement deadline; a scorecard counts the developer's own answer within the "
         "diagnosis deadline.",
         "card_line": "{app} ({developers}): {topics}; median {median}, 90th percentile {p90}; "
-        "answered by the developer within {deadline}: {share}; open findings: {open}",
+        "answered by the developer within {deadline}: {share}; ignored topics now: {open}",
         "card_owed": "owed {amount} {unit}",
         "answered_heading": "Answered today",
         "confirmed_heading": "Confirmed by their authors",
@@ -137,14 +137,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "col_median": "медіана часу до відповіді розробника",
         "col_p90": "90-й перцентиль",
         "col_dev_sla": "розробник відповів протягом {deadline}",
-        "col_open": "відкриті порушення",
+        "col_open": "ігноровані теми зараз",
         "col_owed": "нараховано ({days} днів)",
         "scorecards_note": "Час від початку теми до першої публічної відповіді розробника; "
         "теми, що досі чекають, враховано з їхнім очікуванням на цей момент. «Відповідь» у "
         "головних цифрах — відповідь розробника або персоналу до строку підтвердження; "
         "у показниках — власна відповідь розробника до строку діагнозу.",
         "card_line": "{app} ({developers}): {topics}; медіана {median}, 90-й перцентиль {p90}; "
-        "розробник відповів протягом {deadline}: {share}; відкриті порушення: {open}",
+        "розробник відповів протягом {deadline}: {share}; ігноровані теми зараз: {open}",
         "card_owed": "нараховано {amount} {unit}",
         "answered_heading": "Отримали відповідь сьогодні",
         "confirmed_heading": "Підтверджено авторами",
@@ -223,14 +223,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "col_median": "медиана времени до ответа разработчика",
         "col_p90": "90-й перцентиль",
         "col_dev_sla": "разработчик ответил в течение {deadline}",
-        "col_open": "открытые нарушения",
+        "col_open": "игнорируемые темы сейчас",
         "col_owed": "начислено ({days} дней)",
         "scorecards_note": "Время от начала темы до первого публичного ответа разработчика; "
         "темы, которые всё ещё ждут, учтены с их ожиданием на этот момент. «Ответ» в "
         "главных цифрах — ответ разработчика или персонала до срока подтверждения; "
         "в показателях — собственный ответ разработчика до срока диагноза.",
         "card_line": "{app} ({developers}): {topics}; медиана {median}, 90-й перцентиль {p90}; "
-        "разработчик ответил в течение {deadline}: {share}; открытые нарушения: {open}",
+        "разработчик ответил в течение {deadline}: {share}; игнорируемые темы сейчас: {open}",
         "card_owed": "начислено {amount} {unit}",
         "answered_heading": "Получили ответ сегодня",
         "confirmed_heading": "Подтверждено авторами",

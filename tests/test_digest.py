@@ -162,13 +162,14 @@ def test_trend_and_chart_cover_fourteen_days_without_script(
 
 
 def test_held_open_counts_at_many_moments_equal_each_moment_counted_alone(tmp_path: Path) -> None:
-    """The trend's "open" line counts, in one pass, what forumwatch held open at each day's end:
-    seen by then, not resolved by then (a finding resolved at the very moment is not open)."""
+    """The trend's "open" line counts, in one pass, the topics forumwatch held ignored at each
+    day's end: a finding seen by then, not resolved by then (one resolved at the very moment is
+    not open); a topic with two findings is one topic, a burst adds none."""
     store = Store(tmp_path / "counts.db")
     rng = random.Random(7)
     start = datetime(2026, 3, 1, tzinfo=UTC)
     moments = [start + timedelta(days=d, hours=23, minutes=59) for d in range(14)]
-    spans: list[tuple[datetime, datetime | None]] = []
+    spans: dict[str, list[tuple[datetime, datetime | None]]] = {}
     for number in range(400):
         seen = start + timedelta(minutes=rng.randrange(-3 * 24 * 60, 17 * 24 * 60))
         if number % 9 == 0:
@@ -177,14 +178,21 @@ def test_held_open_counts_at_many_moments_equal_each_moment_counted_alone(tmp_pa
         later = [m for m in moments if m > seen]
         if number % 7 == 0 and resolved and later:
             resolved = rng.choice(later)  # resolved exactly at a day's end
-        finding = Finding(TopicKey("f", str(number)), "unanswered", Stage.DUE, seen, seen, seen)
+        topic = str(number % 250)  # 150 topics hold two findings
+        rule = "unanswered" if number < 250 else "follow_up_ignored"
+        finding = Finding(TopicKey("f", topic), rule, Stage.DUE, seen, seen, seen)
         store.save_finding(StoredFinding(finding, 1, seen, None, resolved, "", ""))
-        spans.append((seen, resolved))
+        spans.setdefault(topic, []).append((seen, resolved))
+    burst = Finding(TopicKey("f", "900"), "burst", Stage.DUE, start, start, start)
+    store.save_finding(StoredFinding(burst, 1, start, None, None, "", ""))
 
-    expected = [sum(s <= m and (r is None or r > m) for s, r in spans) for m in moments]
-    assert store.open_findings_counts_at("f", moments) == expected
-    assert store.open_findings_counts_at("f", moments[::-1]) == expected[::-1]
-    assert store.open_findings_counts_at("other", moments) == [0] * len(moments)
+    def held(topic_spans: list[tuple[datetime, datetime | None]], m: datetime) -> bool:
+        return any(s <= m and (r is None or r > m) for s, r in topic_spans)
+
+    expected = [sum(held(t, m) for t in spans.values()) for m in moments]
+    assert store.ignored_topics_counts_at("f", moments) == expected
+    assert store.ignored_topics_counts_at("f", moments[::-1]) == expected[::-1]
+    assert store.ignored_topics_counts_at("other", moments) == [0] * len(moments)
     assert 0 < min(expected) < max(expected)
 
 

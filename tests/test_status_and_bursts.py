@@ -226,3 +226,38 @@ def test_a_moved_forum_remembers_where_it_was_for_links_stored_under_it(
     assert links.url("market", f"{old}/t/klyuch/5?page=2") == f"{new}/t/klyuch/5?page=2"
     assert links.url("market", "http://old.example:8080/t/5") == "https://new.example/t/5"
     assert links.url("market", f"{new}/t/klyuch/5") == f"{new}/t/klyuch/5"
+
+
+@pytest.mark.slow  # five cycles over two days, then a digest
+def test_status_the_digest_and_findings_count_the_same_topics_after_days_of_cycles(
+    tmp_path: Path, demo_site: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    """One count everywhere: after cycles over two days on the demo forum (a burst of three
+    topics and a re-post: more findings than topics), a partner's /status, the day's digest and
+    `findings` name the same number of ignored topics."""
+    import json
+
+    from tests.conftest import forumwatch
+
+    config = telegram_config(tmp_path, demo_site.url, telegram.url)
+    telegram.push_message(PARTNER, f"/start {invite(config, 'partner', '--forum', 'market')}")
+    for hours in (-24, -12, 0, 6):
+        code, output = run(config, NOW + timedelta(hours=hours))
+        assert code == 0, output
+    day_end = (NOW + timedelta(days=1)).replace(hour=0, minute=0)
+    last = day_end - timedelta(seconds=30)  # the last cycle of the day
+    reply = status(telegram, config, PARTNER, (last - NOW).total_seconds() / 3600)
+    env = {"FW_TELEGRAM_TOKEN": TOKEN}
+
+    listed = forumwatch(
+        "findings", "-c", str(config), "--now", last.isoformat(), "--format", "json", env=env
+    )
+    digest = forumwatch(
+        "digest", "-c", str(config), "--date", NOW.date().isoformat(), "--format", "text", env=env
+    )
+
+    found = json.loads(listed.stdout)
+    topics = {item["topic_id"] for item in found if item["rule"] != "burst"}
+    assert len(found) > len(topics)  # the case that matters
+    assert f"Topics with open findings: {len(topics)}" in reply
+    assert f"\n{len(topics)} ігнорован" in digest.stdout, digest.stdout  # the config's uk

@@ -86,22 +86,31 @@ class FindingsMixin(Database):
         return [stored_finding_from_row(r) for r in rows]
 
     @_translating
-    def open_findings_counts_at(self, forum_id: str, moments: Sequence[datetime]) -> list[int]:
-        """How many findings forumwatch held open at each of `moments` (seen by then, not yet
-        resolved), in one pass over the findings seen by the last and open at the first."""
+    def ignored_topics_counts_at(self, forum_id: str, moments: Sequence[datetime]) -> list[int]:
+        """How many topics forumwatch held ignored at each of `moments`: topics with a finding
+        seen by then and not yet resolved (a topic with two findings is one topic; a burst only
+        groups topics that have their own). One pass over the findings seen by the last moment
+        and open at the first."""
         if not moments:
             return []
         marks = sorted({iso(m) or "" for m in moments})  # ISO texts in UTC sort as moments do
-        changes = [0] * (len(marks) + 1)
         rows = self.db.execute(
-            "SELECT first_seen_at, resolved_at FROM findings WHERE forum_id = ? "
-            "AND first_seen_at <= ? AND (resolved_at IS NULL OR resolved_at > ?)",
+            "SELECT topic_id, first_seen_at, resolved_at FROM findings WHERE forum_id = ? "
+            "AND rule != 'burst' AND first_seen_at <= ? "
+            "AND (resolved_at IS NULL OR resolved_at > ?)",
             [forum_id, marks[-1], marks[0]],
         )
-        for seen, resolved in rows:  # open at the marks from `seen` up to before `resolved`
-            changes[bisect.bisect_left(marks, seen)] += 1
-            changes[bisect.bisect_left(marks, resolved) if resolved else len(marks)] -= 1
-        held = dict(zip(marks, itertools.accumulate(changes), strict=False))
+        open_at: dict[str, set[int]] = {}  # topic → the marks it is open at
+        for topic_id, seen, resolved in rows:  # open from `seen` up to before `resolved`
+            first = bisect.bisect_left(marks, seen)
+            until = bisect.bisect_left(marks, resolved) if resolved else len(marks)
+            if first < until:
+                open_at.setdefault(topic_id, set()).update(range(first, until))
+        counts = [0] * len(marks)
+        for indices in open_at.values():
+            for index in indices:
+                counts[index] += 1
+        held = dict(zip(marks, counts, strict=True))
         return [held[iso(m) or ""] for m in moments]
 
     @_translating
