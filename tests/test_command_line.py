@@ -217,6 +217,8 @@ def test_topic_and_console_notices_show_times_in_the_configured_zone(
     # topic 101 was asked at 07:00 UTC, due at 09:00 UTC: 09:00 and 11:00 in Kyiv (UTC+2)
     assert "since 2026-03-04 09:00 +02:00, due 2026-03-04 11:00 +02:00" in ran.stdout
     assert "when (Europe/Kyiv)" in shown.stdout and "2026-03-04 09:00" in shown.stdout
+    listed = forumwatch("findings", "-c", config, "--now", NOW.isoformat())
+    assert "finding(s) at 2026-03-04 14:00 +02:00" in listed.stdout
 
 
 def test_no_store_mixin_shadows_another_ones_method() -> None:

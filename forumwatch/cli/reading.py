@@ -72,7 +72,7 @@ def findings(
             shown = list(itertools.islice(current.listed(), limit or None))
             total = current.count()
             out = stdout()
-            out.print(findings_table(shown, moment, out.width, total))
+            out.print(findings_table(shown, moment, out.width, total, config.timezone))
 
 
 @cli.command()

@@ -15,6 +15,7 @@ import orjson
 from rich.markup import escape
 from rich.table import Table
 
+from forumwatch.config.values import local_time
 from forumwatch.cycle.current import Current, Listed, Titled, order, row_order
 from forumwatch.model import Credit, Finding, PostKind, Stage, TopicKey, waiting_hours
 from forumwatch.notify.messages import RULE_TITLES
@@ -197,18 +198,23 @@ def findings_tsv(found: Iterable[Listed], now: datetime) -> Iterator[str]:
 
 
 def findings_table(
-    found: list[Listed], now: datetime, width: int = 200, total: int | None = None
+    found: list[Listed],
+    now: datetime,
+    width: int = 200,
+    total: int | None = None,
+    zone: str = "UTC",
 ) -> Table:
     """A table a person reads: topic and link, rule, stage, who is silent and for how long.
 
     Below COMPACT_BELOW columns it keeps what fits without cutting words: the topic (its title
     a link where the terminal supports it), rule, stage and wait; `forumwatch topic` has the rest.
-    `total`: how many there are when `found` shows only the first of them.
+    `total`: how many there are when `found` shows only the first of them; `zone`: where the
+    title's moment is told.
     """
     if width < COMPACT_BELOW:
-        return _compact_table(found, now, total)
+        return _compact_table(found, now, total, zone)
     table = Table(
-        title=_table_title(found, now, total),
+        title=_table_title(found, now, total, zone),
         caption="One topic's whole history: forumwatch topic FORUM:ID" if found else None,
         show_lines=True,
         expand=False,
@@ -234,18 +240,20 @@ def findings_table(
     return table
 
 
-def _table_title(found: list[Listed], now: datetime, total: int | None) -> str:
+def _table_title(found: list[Listed], now: datetime, total: int | None, zone: str) -> str:
     if total is None or total <= len(found):
-        return f"{len(found)} finding(s) at {now:%Y-%m-%d %H:%M} UTC"
+        return f"{len(found)} finding(s) at {local_time(now, zone)}"
     return (
-        f"{total} finding(s) at {now:%Y-%m-%d %H:%M} UTC; the {len(found)} longest waiting "
+        f"{total} finding(s) at {local_time(now, zone)}; the {len(found)} longest waiting "
         "shown (--limit 0 shows all; --format tsv or json for scripts)"
     )
 
 
-def _compact_table(found: list[Listed], now: datetime, total: int | None = None) -> Table:
+def _compact_table(
+    found: list[Listed], now: datetime, total: int | None = None, zone: str = "UTC"
+) -> Table:
     table = Table(
-        title=_table_title(found, now, total),
+        title=_table_title(found, now, total, zone),
         caption="Details: forumwatch topic FORUM:ID" if found else None,
         expand=False,
     )
