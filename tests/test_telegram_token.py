@@ -239,3 +239,15 @@ def test_the_daemon_says_a_refused_token_once_not_every_few_seconds(config: Path
 
     assert output.count("the bot token was refused (401 Unauthorized)") == 1, output
     assert WRONG not in output and WRONG.split(":")[1] not in output
+
+
+def test_an_invite_tells_its_end_in_the_configured_timezone(
+    tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
+) -> None:
+    config = token_config(tmp_path, forum.url, telegram.url)
+    config.write_text(config.read_text(encoding="utf-8") + "timezone: Europe/Kyiv\n")
+
+    code, out, err = cli(config, "invite", "partner")
+
+    assert code == 0, err
+    assert re.search(r"valid until \d{4}-\d\d-\d\d \d\d:\d\d \+0[23]:00\)", out), out

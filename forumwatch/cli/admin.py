@@ -14,6 +14,7 @@ from forumwatch.cli.common import config_option, fail, load, open_store, redact,
 from forumwatch.cli.group import cli
 from forumwatch.config.load import default_config_path, notes
 from forumwatch.config.models import Config
+from forumwatch.config.values import local_time
 from forumwatch.model import SlaPolicy
 from forumwatch.store import StoreError
 from forumwatch.store.chats import ChatRole
@@ -57,7 +58,8 @@ def invite(config_path: Path | None, role: str, forum_id: str, app_id: str) -> N
         store.create_invite(fresh, now)
     username, problem = _bot_username(config)
     out = Console(highlight=False, soft_wrap=True)  # piped output never wraps mid-field
-    out.print(f"Invite code: {fresh.code} (valid until {fresh.expires_at:%Y-%m-%d %H:%M} UTC)")
+    until = local_time(fresh.expires_at, config.timezone)
+    out.print(f"Invite code: {fresh.code} (valid until {until})")
     if username:
         out.print(f"Link: https://t.me/{username}?start={fresh.code}")
         out.print(f"Or send the bot: /start {fresh.code}")
