@@ -4,11 +4,10 @@ language. The words themselves are in digests/phrases.py."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import date, timedelta
 
 from digests.phrases import DEFAULT_LANGUAGE, PHRASES, book, plural
+from forumwatch.notify.resolution_words import resolution_in
 
 
 class Phrases:
@@ -66,60 +65,5 @@ class Phrases:
         return self.words.get(f"stage_{stage}", stage)
 
     def resolution(self, text: str) -> str:
-        """A stored resolution (written in English by the cycle, see cycle/resolution.py) in
-        this language; a text of another shape is shown as it is."""
-        for pattern, say in _RESOLUTIONS:
-            found = pattern.fullmatch(text)
-            if found:
-                return say(self, found)
-        return text
-
-    def _wait_of(self, stored: str) -> str:
-        """'31 h' or '45 min', as cycle/resolution.py wrote it, in this language."""
-        number, unit = stored.split()
-        minutes = int(number) * (60 if unit == "h" else 1)
-        return self.wait(timedelta(minutes=minutes))
-
-    def _state(self, stored: str) -> str:
-        key = {"closed": "closed", "marked solved": "solved", "archived": "archived"}[stored]
-        return self.words[f"state_{key}"]
-
-
-_WAIT = r"(\d+ (?:h|min))"
-_STATE = r"(closed|marked solved|archived)"
-_THEN = rf"(?:, then {_STATE})?"
-_ANSWER = r"(?: \(answer by (.+), #(\d+)\))?"
-
-
-def _then(p: Phrases, state: str | None) -> str:
-    return f", {p.t('then', state=p._state(state))}" if state else ""
-
-
-def _answered(p: Phrases, m: re.Match[str]) -> str:
-    return p.t("answered_by", who=m[1], wait=p._wait_of(m[2])) + _then(p, m[3])
-
-
-def _confirmed(p: Phrases, m: re.Match[str]) -> str:
-    by = f" ({p.t('answer_by', who=m[2], number=m[3])})" if m[2] else ""
-    return p.t("confirmed_after", wait=p._wait_of(m[1])) + by + _then(p, m[4])
-
-
-_RESOLUTIONS: list[tuple[re.Pattern[str], Callable[[Phrases, re.Match[str]], str]]] = [
-    (re.compile(rf"answered by (.+) after {_WAIT}{_THEN}"), _answered),
-    (
-        re.compile(rf"confirmed by the author after {_WAIT}{_ANSWER}{_THEN}"),
-        _confirmed,
-    ),
-    (
-        re.compile(rf"{_STATE} without an answer after {_WAIT} of waiting"),
-        lambda p, m: p.t("ended_unanswered", state=p._state(m[1]), wait=p._wait_of(m[2])),
-    ),
-    (
-        re.compile(rf"topic deleted after {_WAIT} of waiting"),
-        lambda p, m: p.t("deleted_after", wait=p._wait_of(m[1])),
-    ),
-    (
-        re.compile(rf"no longer applies \(the topic or the config changed\) after {_WAIT}"),
-        lambda p, m: p.t("no_longer_applies", wait=p._wait_of(m[1])),
-    ),
-]
+        """A stored resolution (written in English by the cycle) in this language."""
+        return resolution_in(text, self.language)

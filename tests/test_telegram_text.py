@@ -188,18 +188,31 @@ def test_without_silent_names_says_waiting() -> None:
 
 
 @pytest.mark.parametrize(
-    ("language", "label", "resolution"),
+    ("language", "label", "resolution", "said"),
     [
-        ("en", "✅ RESOLVED", "answered by dev_ivan after 5 h"),
-        ("uk", "✅ ВИРІШЕНО", "closed without an answer after 11 h of waiting"),
+        ("en", "✅ RESOLVED", "answered by dev_ivan after 5 h", "answered by dev_ivan after 5 h"),
+        (
+            "uk",
+            "✅ ВИРІШЕНО",
+            "closed without an answer after 11 h of waiting",
+            "закрито без відповіді після 11 год очікування",
+        ),
+        (
+            "ru",
+            "✅ РЕШЕНО",
+            "answered by dev_ivan after 45 min, then marked solved",
+            "ответил dev_ivan через 45 мин, затем отмечено решённой",
+        ),
     ],
 )
-def test_resolved_includes_resolution(language: str, label: str, resolution: str) -> None:
+def test_resolved_includes_resolution_in_the_chats_language(
+    language: str, label: str, resolution: str, said: str
+) -> None:
     text = finding_message(_transition(Change.RESOLVED, resolution=resolution), NOW, language)
     lines = text.splitlines()
     assert lines[0] == f"<b>{label} · market #42</b>"
     assert lines[1].startswith('<a href="https://forum.example/')
-    assert lines[2] == resolution
+    assert lines[2] == said
     assert len(lines) == 3
     _check(text)
 
@@ -686,3 +699,12 @@ def test_a_paid_topic_is_marked_with_its_deadline(language: str, line: str) -> N
         _transition(Change.OPENED, vip), NOW, "uk", target=timedelta(hours=1)
     )
     assert "💳" not in finding_message(_transition(Change.OPENED), NOW, language)
+
+
+def test_resolution_words_have_every_phrase_with_the_same_placeholders() -> None:
+    from forumwatch.notify.resolution_words import WORDS
+
+    def shape(words: dict[str, str]) -> dict[str, list[str]]:
+        return {key: sorted(re.findall(r"\{(\w+)\}", text)) for key, text in words.items()}
+
+    assert shape(WORDS["uk"]) == shape(WORDS["en"]) == shape(WORDS["ru"])

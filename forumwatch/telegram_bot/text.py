@@ -17,6 +17,7 @@ from html import escape
 from typing import NamedTuple, Protocol
 
 from forumwatch.model import Change, Evidence, Finding, Stage, TopicKey, Transition
+from forumwatch.notify.resolution_words import resolution_in
 from forumwatch.telegram_bot.links import NO_LINKS, Links
 from forumwatch.telegram_bot.phrases import DEFAULT_LANGUAGE, PHRASES, phrase_book, plural
 from forumwatch.telegram_bot.split import TELEGRAM_LIMIT, html_length, split_message
@@ -208,7 +209,7 @@ def _stage_label(transition: Transition, now: datetime, language: str, heads_up:
 def _resolved_message(transition: Transition, now: datetime, language: str, links: Links) -> str:
     stored, words = transition.stored, phrase_book(language)
     finding = stored.finding
-    how = stored.resolution.strip() or words["no_longer"].format(
+    how = resolution_in(stored.resolution.strip(), language) or words["no_longer"].format(
         wait=wait_words(now - finding.opened_at, language)
     )
     url = links.url(finding.key.forum_id, stored.url)
