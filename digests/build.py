@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from digests.figures import (
@@ -161,7 +162,10 @@ def build_digest(store: Store, config: Config, day: date, now: datetime | None =
                 digest.confirmed.append(stored)
             elif "without an answer" in stored.resolution:
                 digest.closed_unanswered.append(stored)
-    ignored.sort(key=lambda i: (i.finding.opened_at, i.finding.key, i.finding.rule))
+    # paid topics (any SLA policy's) first, then the longest waits
+    ignored.sort(
+        key=lambda i: (i.finding.policy == "", i.finding.opened_at, i.finding.key, i.finding.rule)
+    )
     digest.ignored = ignored[:LISTED]
     digest.sla_share = sla_share(timings, end)
     owed: dict[tuple[str, str], float] = {}
@@ -213,13 +217,13 @@ def _ignored_at(
             if row["rule"] != "burst" and row["topic_id"] not in counted:
                 counted.add(row["topic_id"])
                 by_app[row["topic_app"] or ""] += 1
-            if len(longest) < LISTED:
+            if len(longest) < LISTED or _policy_of(row):  # a policy's topics are all listed
                 stored = stored_finding_from_row(row)
                 longest.append(Ignored(_as_held(stored, end), stored.title, stored.url))
         return _whom_to_chase(store, forum, members, longest), by_app
     standing: list[str] = []  # topics of stored findings that stand: their app is stored
     for finding, topic in current_findings(store, config, end, forums=[forum]):
-        if len(longest) < LISTED:
+        if len(longest) < LISTED or finding.policy:  # a policy's topics are all listed
             longest.append(Ignored(finding, topic.title, topic.url))
         if finding.rule == "burst" or finding.key.topic_id in counted:
             continue
@@ -338,3 +342,11 @@ def quality_chats(store: Store, config: Config) -> list[int]:
         chats |= set(forum.quality_chats)
         chats |= {c for app in forum.apps for c in app.quality_chats}
     return sorted(chats)
+
+
+def _policy_of(row: Any) -> str:
+    """A stored finding's SLA policy ("" in a file read before its migration)."""
+    try:
+        return str(row["policy"] or "")
+    except (IndexError, KeyError):
+        return ""

@@ -35,6 +35,7 @@ class TopicTiming:
     acknowledged_at: datetime | None  # the first public developer or staff reply
     acknowledge_due: datetime
     answer_due: datetime  # the developer's diagnosis deadline
+    policy: str = ""  # the SLA policy the topic waited on ("" = the default SLA)
 
     def wait(self, now: datetime) -> timedelta:
         """Time to the developer's first answer, or the wait so far."""
@@ -53,7 +54,9 @@ class TopicTiming:
         return None if now < self.answer_due else False
 
 
-def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> TopicTiming | None:
+def timing(
+    topic: Topic, responders: Responders, sla: Sla, now: datetime, policy: str = ""
+) -> TopicTiming | None:
     """The topic's timing as of `now`; None for topics nobody owes an answer (a responder's own,
     or not yet started)."""
     then = as_of(topic, now)
@@ -72,11 +75,12 @@ def timing(topic: Topic, responders: Responders, sla: Sla, now: datetime) -> Top
         acknowledged_at=acknowledgement.created_at if acknowledgement else None,
         acknowledge_due=deadline(sla.start(then.created_at), sla.acknowledge, sla.business_hours),
         answer_due=deadline(sla.start(then.created_at), sla.diagnose, sla.business_hours),
+        policy=policy,
     )
 
 
 def timing_from_facts(
-    row: LightTopic, developers: tuple[str, ...], sla: Sla, now: datetime
+    row: LightTopic, developers: tuple[str, ...], sla: Sla, now: datetime, policy: str = ""
 ) -> TopicTiming | None:
     """`timing` from a topic's stored facts (its first answers) instead of its posts."""
     if row.created_at > now or row.state is not TopicState.OPEN or not row.customer:
@@ -96,6 +100,7 @@ def timing_from_facts(
         acknowledged_at=by_then(row.first_ack_at),
         acknowledge_due=deadline(sla.start(row.created_at), sla.acknowledge, sla.business_hours),
         answer_due=deadline(sla.start(row.created_at), sla.diagnose, sla.business_hours),
+        policy=policy,
     )
 
 
@@ -135,10 +140,12 @@ class Scorecard:
     developer_within_sla: float | None  # answered by the developer by the diagnosis deadline
     open_findings: int
     credits: float = 0.0  # booked in the scorecard window
+    policy: str = ""  # an SLA policy's topics get their own card ("" = the default SLA's)
 
     @property
     def label(self) -> str:
-        return f"{self.forum_id} · {self.app_id}" if self.app_id else self.forum_id
+        label = f"{self.forum_id} · {self.app_id}" if self.app_id else self.forum_id
+        return f"{label} · {self.policy}" if self.policy else label
 
 
 def scorecards(
@@ -147,15 +154,18 @@ def scorecards(
     now: datetime,
     credits: dict[tuple[str, str], float] | None = None,
 ) -> list[Scorecard]:
-    """A scorecard per (forum, app), worst first: most open findings, then slowest p90."""
-    groups: dict[tuple[str, str], list[TopicTiming]] = {}
+    """A scorecard per (forum, app) and per SLA policy within it (paid topics their own row),
+    the policies' first, then worst first: most open findings, then slowest p90. The app's
+    open findings and credits are told on its default card."""
+    groups: dict[tuple[str, str, str], list[TopicTiming]] = {}
     for item in timings:
-        groups.setdefault((item.key.forum_id, item.app_id), []).append(item)
+        groups.setdefault((item.key.forum_id, item.app_id, item.policy), []).append(item)
     credits = credits or {}
     for place in [*open_findings, *credits]:
-        groups.setdefault(place, [])
+        groups.setdefault((*place, ""), [])
     cards = []
-    for (forum_id, app_id), items in groups.items():
+    for (forum_id, app_id, policy), items in groups.items():
+        own = policy == ""  # the app's counts go on its default card only
         hours = [t.wait(now).total_seconds() / 3600 for t in items]
         developers = sorted({d for t in items for d in t.developers})
         cards.append(
@@ -167,8 +177,11 @@ def scorecards(
                 percentile(hours, 0.5),
                 percentile(hours, 0.9),
                 developer_sla_share(items, now),
-                open_findings.get((forum_id, app_id), 0),
-                credits.get((forum_id, app_id), 0.0),
+                open_findings.get((forum_id, app_id), 0) if own else 0,
+                credits.get((forum_id, app_id), 0.0) if own else 0.0,
+                policy,
             )
         )
-    return sorted(cards, key=lambda c: (-c.open_findings, -(c.p90_hours or 0), c.label))
+    return sorted(
+        cards, key=lambda c: (c.policy == "", -c.open_findings, -(c.p90_hours or 0), c.label)
+    )

@@ -52,8 +52,8 @@ class Timings:
             developers = self._developers[row.app_id]
             then = at(row.created_at)
             topic = row_topic(self.forum.id, row)
-            sla = self.clocks.applied(topic, row.app_id, seen.get(row.key.topic_id), then).sla
-            item = timing_from_facts(row, developers, sla, then)
+            applied = self.clocks.applied(topic, row.app_id, seen.get(row.key.topic_id), then)
+            item = timing_from_facts(row, developers, applied.sla, then, applied.name)
             if item is not None:
                 result.append(item)
         for part in chunks(unjudged, BATCH_TOPICS):
@@ -61,8 +61,8 @@ class Timings:
                 responders = responders_for(self.forum, topic, self.members)
                 then = at(topic.created_at)
                 known = seen.get(topic.id)
-                sla = self.clocks.applied(topic, responders.app_id, known, then).sla
-                item = timing(topic, responders, sla, then)
+                applied = self.clocks.applied(topic, responders.app_id, known, then)
+                item = timing(topic, responders, applied.sla, then, applied.name)
                 if item is not None:
                     result.append(item)
         return result

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from digests.build import build_digest
+from digests.render import render_text
+from forumwatch.config.load import load_config
+from forumwatch.cycle.run import run_cycle
 from forumwatch.model import Author, Post, Sla, SlaPolicy, Topic
 from forumwatch.sample_forum.scenario import SampleForum, SamplePost, SampleTopic
 from forumwatch.sample_forum.server import SampleForumServer
+from forumwatch.store import Store
 from rules.policies import applied_policy
 from tests.conftest import NOW, forumwatch, write_config
 
@@ -303,3 +308,30 @@ def test_a_24_7_policy_runs_on_a_forum_that_counts_working_hours(
     checked = forumwatch("check-config", "-c", str(config))
     assert "(business hours)" in checked.stdout.splitlines()[1]  # the forum's default
     assert "policy 1. paid" in checked.stdout and "escalate after 1h\n" in checked.stdout
+
+
+def test_the_digest_lists_paid_topics_first_and_gives_each_policy_its_own_scorecard(
+    tmp_path: Path, policy_site: SampleForumServer
+) -> None:
+    """A real cycle, then the day's digest: the paid topics lead the ignored list though an
+    ordinary one waited longer, and the paid topics are scored on their own row."""
+    policy_site.forum.topics.append(SampleTopic(205, "Старе питання", [customer_post(10)]))
+    config = load_config(write_config(tmp_path, policy_site.url, extra=PAID + "language: en\n"))
+    store = Store(config.database)
+    try:
+        run_cycle(store, config, NOW, active=[])
+        built = build_digest(store, config, NOW.date(), now=NOW)
+    finally:
+        store.close()
+    listed = [(i.finding.key.topic_id, i.finding.policy) for i in built.ignored]
+    assert listed == [("203", "paid"), ("201", "paid"), ("205", "")]
+    cards = {card.label: card for card in built.scorecards}
+    assert list(cards) == ["market · paid", "market"]
+    assert (cards["market · paid"].topics, cards["market"].topics) == (2, 3)
+    assert cards["market"].open_findings == 3  # the forum's ignored topics: on its own card
+    assert cards["market · paid"].developer_within_sla == 0.0  # 203: no diagnosis within 4 h
+    text = render_text(built)
+    assert [line.split(" (")[0] for line in text.splitlines() if "median" in line][:2] == [
+        "- market · paid",
+        "- market",
+    ]
