@@ -8,7 +8,6 @@ listings of open findings in `listings.py`.
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
