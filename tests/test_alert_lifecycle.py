@@ -109,6 +109,7 @@ def test_a_burst_ends_a_day_after_its_last_topic_and_hands_its_topics_back(
     assert about(telegram, 300, 301, 302, 303) == []
 
 
+@pytest.mark.slow  # paced sends or several cycles: CI runs it
 def test_alerts_held_by_the_storm_guard_stay_quiet_at_every_later_stage(
     tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:

@@ -246,6 +246,7 @@ def test_a_paid_topic_books_credits_in_its_policys_units(
     ]
 
 
+@pytest.mark.slow  # paced sends or several cycles: CI runs it
 def test_a_topic_made_paid_between_two_runs_runs_its_clock_from_the_second_run(
     tmp_path: Path, policy_site: SampleForumServer
 ) -> None:

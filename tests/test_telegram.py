@@ -181,6 +181,7 @@ def test_commands_are_read_once_across_runs(config: Path, telegram: BotApiStandI
     assert len(telegram.sent_to(STRANGER)) == 1
 
 
+@pytest.mark.slow  # paced sends or several cycles: CI runs it
 def test_rate_limit_block_and_migration_are_handled(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
@@ -207,6 +208,7 @@ def test_rate_limit_block_and_migration_are_handled(
     assert len(resolved) == 4
 
 
+@pytest.mark.slow  # paced sends or several cycles: CI runs it
 def test_long_status_is_split_below_the_limit(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
