@@ -60,6 +60,12 @@ def test_a_command_imports_only_its_own_family() -> None:
     assert not [m for m in loaded if m.startswith("digests")]
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A pytest-xdist worker ignores SIGINT, and
+    a child inherits that (Python then never raises KeyboardInterrupt in it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_version_answers_to_dash_capital_v_and_long_version() -> None:
     short, long = forumwatch("-V"), forumwatch("--version")
 
@@ -115,6 +121,7 @@ def test_ctrl_c_mid_poll_exits_130_and_leaves_the_store_sound(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(r.startswith("/t/") for r in forum.requests):
@@ -146,6 +153,7 @@ def test_a_kept_demo_can_be_served_again_and_watched(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         assert server.stdout is not None
