@@ -266,6 +266,7 @@ def test_run_against_a_gzip_bomb_stays_small_and_other_forums_go_on(
     assert {f["topic_id"] for f in json.loads(listing.stdout)} >= {"101", "102"}
 
 
+@pytest.mark.slow  # long waits or several cycles: CI runs it
 def test_run_against_a_drip_finishes_and_frees_the_lock(tmp_path: Path) -> None:
     with HostileServer(drip(0.2)) as server:
         config = _two_forum_config(

@@ -103,6 +103,7 @@ def test_a_paid_topic_is_overdue_where_an_ordinary_one_of_the_same_age_is_not(
     assert items["201"]["stage"] == "escalated"  # 30 min + 1 h
 
 
+@pytest.mark.slow  # long waits or several cycles: CI runs it
 def test_a_policy_added_to_the_config_runs_from_the_next_run_not_back_into_the_wait(
     tmp_path: Path, policy_site: SampleForumServer
 ) -> None:

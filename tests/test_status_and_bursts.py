@@ -180,6 +180,7 @@ def test_a_muted_topic_leaves_that_chats_status_until_the_mute_ends(
 # ---- links follow the forum's configured url ---------------------------------------------------
 
 
+@pytest.mark.slow  # long waits or several cycles: CI runs it
 def test_links_follow_the_forums_configured_url_after_it_moved(
     tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:

@@ -89,6 +89,7 @@ def new_topic(forum: SampleForumServer, topic_id: int, title: str, at: datetime)
     forum.forum.topics.append(SampleTopic(topic_id, title, [post], category_id=7))
 
 
+@pytest.mark.slow  # long waits or several cycles: CI runs it
 def test_each_stage_reaches_exactly_the_right_chats_once(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
@@ -232,6 +233,7 @@ def test_long_status_is_split_below_the_limit(
     assert f"… and {total - STATUS_LISTED} more topics" in replies[-1]
 
 
+@pytest.mark.slow  # long waits or several cycles: CI runs it
 def test_a_failing_forum_tells_the_admin_once_reminds_later_and_tells_recovery(
     config: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:
