@@ -138,6 +138,7 @@ def test_alerts_held_by_the_storm_guard_stay_quiet_at_every_later_stage(
     assert all(stages[str(400 + n)] == "escalated" for n in range(1, 6))
 
 
+@pytest.mark.slow  # several cycles: CI runs it
 def test_a_burst_counts_once_toward_the_storm_guard(
     tmp_path: Path, forum: SampleForumServer, telegram: BotApiStandIn
 ) -> None:

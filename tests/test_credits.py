@@ -31,6 +31,7 @@ def run(config: Path, hours: float = 0) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow  # several cycles: CI runs it
 def test_each_breached_stage_is_booked_once_to_the_author_and_kept(
     tmp_path: Path, forum: SampleForumServer
 ) -> None:

@@ -85,6 +85,7 @@ def test_a_heartbeat_url_that_is_not_a_web_address_is_a_config_error(
     assert "heartbeat_url: must be an http:// or https:// address" in result.stderr
 
 
+@pytest.mark.slow  # several cycles: CI runs it
 def test_status_says_whether_all_is_well_with_its_exit_code(
     tmp_path: Path, forum: SampleForumServer
 ) -> None:
