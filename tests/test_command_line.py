@@ -66,6 +66,19 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def started(*args: str) -> subprocess.Popen[str]:
+    """A real `forumwatch` command left running (to be interrupted), its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "forumwatch", *args],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=interruptible,
+    )
+
+
 def test_version_answers_to_dash_capital_v_and_long_version() -> None:
     short, long = forumwatch("-V"), forumwatch("--version")
 
@@ -114,15 +127,7 @@ def test_ctrl_c_mid_poll_exits_130_and_leaves_the_store_sound(
 ) -> None:
     config = write_config(tmp_path, forum.url, timeout="30s")
     forum.fail("/t/", delay=20)  # the list comes at once, every topic hangs: mid-poll a while
-    process = subprocess.Popen(
-        [sys.executable, "-m", "forumwatch", "run", "-c", str(config), "--now", NOW.isoformat()],
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=interruptible,
-    )
+    process = started("run", "-c", str(config), "--now", NOW.isoformat())
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(r.startswith("/t/") for r in forum.requests):
         time.sleep(0.05)
@@ -146,15 +151,7 @@ def test_a_kept_demo_can_be_served_again_and_watched(tmp_path: Path) -> None:
     config = str(kept / "config.yaml")
     assert forumwatch("run", "-c", config).returncode == 1  # nothing serves the forum now
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "forumwatch", "demo", "--serve", str(kept)],
-        cwd=ROOT,
-        env={**os.environ, "COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=interruptible,
-    )
+    server = started("demo", "--serve", str(kept))
     try:
         assert server.stdout is not None
         assert "Sample Discourse forum serving on" in server.stdout.readline()
