@@ -52,7 +52,7 @@ def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None
                 return _watch(server.url, Path(folder), now, out)
         keep.mkdir(parents=True, exist_ok=True)
         port = int(server.url.rsplit(":", 1)[1])
-        (keep / KEPT).write_text(json.dumps({"now": now.isoformat(), "port": port}) + "\n")
+        _remember(keep, now, port)
         code = _watch(server.url, keep, now, out, kept=True)
         config = keep / "config.yaml"
         out.print(
@@ -63,6 +63,11 @@ def run_demo(out: Console, now: datetime | None = None, keep: Path | None = None
             markup=False,
         )
         return code
+
+
+def _remember(folder: Path, now: datetime, port: int) -> None:
+    """What `serve_demo` needs to serve the same forum again: its moment and its port."""
+    (folder / KEPT).write_text(json.dumps({"now": now.isoformat(), "port": port}) + "\n")
 
 
 def serve_demo(folder: Path, out: Console, stop: threading.Event | None = None) -> int:
@@ -80,7 +85,7 @@ def serve_demo(folder: Path, out: Console, stop: threading.Event | None = None) 
     except OSError:  # the port is taken now: serve on another and point the config at it
         server = SampleForumServer(demo_forum(now))
         port = int(server.url.rsplit(":", 1)[1])
-        (folder / KEPT).write_text(json.dumps({"now": now.isoformat(), "port": port}) + "\n")
+        _remember(folder, now, port)
     config = folder / "config.yaml"
     text = config.read_text(encoding="utf-8")
     config.write_text(re.sub(r"url: http://127\.0\.0\.1:\d+", f"url: {server.url}", text))
